@@ -1,0 +1,31 @@
+"""clinssl: self-supervised learning on clinical time series and waveforms.
+
+Entry point. Validates the config against its schema (defaults filled in) before any job is
+planned, includes one rules file per branch and collects each enabled branch's final
+outputs in ``rule all`` (the default target).
+"""
+
+from snakemake.utils import min_version, validate
+
+min_version("9.19")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/config.schema.yaml")
+
+
+wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
+    seed="[0-9]+",
+
+
+include: "rules/common.smk"
+include: "rules/core.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),

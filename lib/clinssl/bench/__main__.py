@@ -1,0 +1,86 @@
+"""``python -m clinssl.bench [--out results/bench] [--scale full|quick] [names...]``.
+
+Runs each selected benchmark in its own subprocess and writes per-benchmark JSON plus the
+summary table (see :mod:`clinssl.bench`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from clinssl.bench.core import BENCHMARKS, machine_description
+from clinssl.utils import atomic_write_text, write_json
+
+
+def run_one(name: str, module: str, scale: str) -> dict:
+    """Run benchmark ``name`` in a child interpreter; return its parsed JSON record."""
+    with tempfile.TemporaryDirectory(prefix=f"clinssl-bench-{name}-") as work:
+        code = (
+            "import json, sys; from pathlib import Path; import importlib;"
+            f"m = importlib.import_module({module!r});"
+            f"res = m.run(Path({work!r}), {scale!r});"
+            "print('@@BENCH@@' + json.dumps([r.to_dict() for r in res]))"
+        )
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"name": name, "error": proc.stderr[-4000:], "measurements": []}
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("@@BENCH@@"))
+    return {"name": name, "measurements": json.loads(line[len("@@BENCH@@") :])}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    header = "| benchmark | metric | value | unit | target | passed | machine | date |\n"
+    header += "|---|---|---|---|---|---|---|---|\n"
+    lines = [
+        f"| {r['benchmark']} | {r['metric']} | {r['value']:.4g} | {r['unit']} | "
+        f"{r['target'] or ''} | {'' if r['passed'] is None else r['passed']} | "
+        f"{r['machine']} | {r['date']} |"
+        for r in rows
+    ]
+    return header + "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default all: {sorted(BENCHMARKS)})"
+    )
+    parser.add_argument("--out", default="results/bench", type=Path)
+    parser.add_argument("--scale", default="full", choices=["full", "quick"])
+    args = parser.parse_args(argv)
+
+    unknown = sorted(set(args.names) - set(BENCHMARKS))
+    if unknown:
+        parser.error(f"unknown benchmark(s) {unknown}; known: {sorted(BENCHMARKS)}")
+    names = args.names or sorted(BENCHMARKS)
+    machine = machine_description()
+    machine_label = f"{machine['cpus']} CPU" + (f", {machine['gpu']}" if machine.get("gpu") else "")
+    date = datetime.now(UTC).date().isoformat()
+
+    rows: list[dict] = []
+    failed = []
+    for name in names:
+        record = run_one(name, BENCHMARKS[name], args.scale)
+        record.update(machine=machine, date=date, scale=args.scale)
+        write_json(args.out / f"{name}.json", record)
+        if "error" in record:
+            failed.append(name)
+            print(f"benchmark {name} failed:\n{record['error']}", file=sys.stderr)
+        for m in record["measurements"]:
+            rows.append({"benchmark": name, **m, "machine": machine_label, "date": date})
+        print(f"{name}: {len(record['measurements'])} measurement(s)")
+
+    write_json(args.out / "summary.json", {"machine": machine, "date": date, "rows": rows})
+    atomic_write_text(args.out / "summary.md", markdown_table(rows))
+    print(markdown_table(rows))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

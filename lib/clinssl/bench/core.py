@@ -1,0 +1,53 @@
+"""Benchmark records, the registry of benchmark modules, and measurement helpers."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# name -> importable module path; each module defines run(work_dir, scale) -> list[Measurement].
+# Branches add their benchmark here.
+BENCHMARKS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One benchmark number, with the target it is judged against when there is one."""
+
+    metric: str
+    value: float
+    unit: str
+    target: str | None = None
+    passed: bool | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process so far, in MiB (Linux reports KiB)."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / 1024.0 if sys.platform != "darwin" else rss / 2**20
+
+
+def machine_description() -> dict[str, Any]:
+    """CPU count, platform and accelerator, so numbers are read against their machine."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    except ImportError:
+        info["gpu"] = None
+    return info

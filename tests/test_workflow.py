@@ -1,0 +1,87 @@
+"""Whole-workflow checks: dry-runs of both configs, lint, fail-fast config validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from snakerunner import REPO_ROOT, WorkflowRunner, load_test_config, snakemake_command
+
+
+def _repo_config(name: str) -> dict:
+    with open(REPO_ROOT / "config" / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@pytest.mark.parametrize("config_name", ["config.yaml", "test.yaml"])
+def test_full_dag_dry_run(tmp_path, config_name: str) -> None:
+    runner = WorkflowRunner(tmp_path, _repo_config(config_name))
+    jobs = runner.dry_run()
+    assert jobs.get("all") == 1, jobs
+    assert jobs.get("write_run_manifest") == 1, jobs
+    for branch, enabled in _repo_config(config_name)["branches"].items():
+        if not enabled:
+            assert not any(rule.startswith(f"{branch}_") for rule in jobs), (branch, jobs)
+
+
+def test_disabled_branch_contributes_no_jobs(tmp_path) -> None:
+    config = load_test_config()
+    config["branches"] = {b: False for b in config["branches"]}
+    jobs = WorkflowRunner(tmp_path, config).dry_run()
+    assert jobs == {"all": 1, "write_run_manifest": 1}
+
+
+@pytest.mark.parametrize("config_name", ["config.yaml", "test.yaml"])
+def test_lint_is_clean(config_name: str) -> None:
+    proc = subprocess.run(
+        snakemake_command("--lint", "--configfile", REPO_ROOT / "config" / config_name),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Lints for" not in out, out
+    assert "Congratulations" in out, out
+
+
+def test_ruff_is_clean() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "lib", "tests", "workflow_scripts"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [
+        ({"not_a_key": 1}, "not_a_key"),
+        ({"seed": "forty-two"}, "seed"),
+        ({"branches": {"icu": "yes"}}, "icu"),
+        ({"device": "tpu"}, "device"),
+        ({"icu": {"no_such_option": True}}, "no_such_option"),
+    ],
+)
+def test_bad_config_fails_fast_naming_the_key(tmp_path, override: dict, named: str) -> None:
+    runner = WorkflowRunner(tmp_path, load_test_config(override))
+    proc = runner.run(["--dry-run"], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Error validating config" in out, out
+    assert named in out, out
+    assert "Job stats" not in out  # failed before planning any job
+
+
+def test_test_config_runs_end_to_end(built_workspace: WorkflowRunner) -> None:
+    """The session-wide test-config run produced the default target's outputs."""
+    manifest = json.loads(built_workspace.path("results/manifest.json").read_text())
+    assert manifest["config"]["seed"] == load_test_config()["seed"]
