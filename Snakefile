@@ -23,6 +23,13 @@ wildcard_constraints:
 
 include: "rules/common.smk"
 include: "rules/core.smk"
+include: "rules/synthetic.smk"
+include: "rules/icu.smk"
+include: "rules/ecg.smk"
+include: "rules/ppg.smk"
+include: "rules/stsae.smk"
+include: "rules/events.smk"
+include: "rules/figures.smk"
 
 
 rule all:

@@ -3,6 +3,7 @@ whole ``config/test.yaml`` DAG has run once per session (for staging upstream in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,32 @@ def tiny_config() -> dict:
 def runner(tmp_path: Path, tiny_config: dict) -> WorkflowRunner:
     """A fresh workdir with the tiny config written to it."""
     return WorkflowRunner(tmp_path / "work", tiny_config)
+
+
+BRANCHES = ("icu", "ecg", "ppg", "stsae", "events")
+
+
+@pytest.fixture(scope="session")
+def built_branch(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., WorkflowRunner]:
+    """Factory: ``built_branch("icu")`` returns a workdir where the test-config DAG of just
+    those branches has run (once per session per branch set). Per-rule tests ``stage`` their
+    inputs from it, so each branch's tests do not depend on the other branches."""
+    cache: dict[tuple[str, ...], WorkflowRunner] = {}
+
+    def build(*branches: str) -> WorkflowRunner:
+        key = tuple(sorted(set(branches)))
+        unknown = set(key) - set(BRANCHES)
+        assert not unknown, f"unknown branches {unknown}"
+        if key not in cache:
+            config = load_test_config()
+            config["branches"] = {b: b in key for b in BRANCHES}
+            workdir = tmp_path_factory.mktemp("built-" + "-".join(key)) / "work"
+            runner = WorkflowRunner(workdir, config)
+            runner.run()
+            cache[key] = runner
+        return cache[key]
+
+    return build
 
 
 @pytest.fixture(scope="session")

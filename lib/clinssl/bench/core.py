@@ -9,9 +9,24 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# name -> importable module path; each module defines run(work_dir, scale) -> list[Measurement].
-# Branches add their benchmark here.
-BENCHMARKS: dict[str, str] = {}
+def discover_benchmarks() -> dict[str, str]:
+    """Every ``clinssl.bench.bench_<name>`` module, as {name: module path}.
+
+    A branch adds a benchmark by adding such a module with
+    ``run(work_dir: Path, scale: str) -> list[Measurement]``; no registry to edit.
+    """
+    import pkgutil
+
+    import clinssl.bench as package
+
+    return {
+        info.name.removeprefix("bench_"): f"clinssl.bench.{info.name}"
+        for info in pkgutil.iter_modules(package.__path__)
+        if info.name.startswith("bench_")
+    }
+
+
+BENCHMARKS: dict[str, str] = discover_benchmarks()
 
 
 @dataclass(frozen=True)
