@@ -22,9 +22,10 @@ def test_package_versions_reports_missing_as_none() -> None:
 
 def test_git_revision(tmp_path: Path) -> None:
     assert git_revision(tmp_path) == {}
-    run = lambda *a: subprocess.run(
-        ["git", "-C", str(tmp_path), *a], check=True, capture_output=True
-    )  # noqa: E731
+
+    def run(*a):
+        return subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+
     run("init", "-q")
     (tmp_path / "f").write_text("x")
     run("add", "f")

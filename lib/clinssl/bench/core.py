@@ -9,6 +9,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+
 def discover_benchmarks() -> dict[str, str]:
     """Every ``clinssl.bench.bench_<name>`` module, as {name: module path}.
 
