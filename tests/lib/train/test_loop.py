@@ -38,7 +38,7 @@ CFG = dict(epochs=6, batch_size=32, lr=1e-2, device="cpu", seed=3, warmup_epochs
 def test_loss_decreases() -> None:
     result = fit(_model(), _mse, _data(), TrainConfig(**CFG))
     losses = [h["train_loss"] for h in result.history]
-    assert result.epochs_run == 6 and losses[-1] < 0.3 * losses[0]
+    assert result.epochs_run == 6 and losses[-1] < 0.5 * losses[0]
     assert all(h["samples_per_s"] > 0 for h in result.history)
 
 
