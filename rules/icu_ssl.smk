@@ -1,0 +1,1 @@
+"""ICU SSL benchmark rules (pretraining, downstream, fairness, summary); see issue 4."""
