@@ -29,8 +29,10 @@ lint: install
 	$(VENV)/bin/snakemake --lint
 	$(VENV)/bin/ruff check lib tests workflow_scripts
 
+# Benchmarks + results/bench/rules.csv (per-rule wall time / max RSS of the last run).
 bench: install
-	$(PY) -m clinssl.bench --out results/bench
+	$(PY) -m clinssl.bench --out results/bench --benchmarks results/benchmarks \
+	  --rules "$$($(VENV)/bin/snakemake --list-rules 2>/dev/null | awk '/^[A-Za-z_]/{print $$1}' | paste -sd, -)"
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

@@ -16,6 +16,9 @@ configfile: "config/config.yaml"
 validate(config, "config/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     seed="[0-9]+",

@@ -1,7 +1,9 @@
 """``python -m clinssl.bench [--out results/bench] [--scale full|quick] [names...]``.
 
 Runs each selected benchmark in its own subprocess and writes per-benchmark JSON plus the
-summary table (see :mod:`clinssl.bench`).
+summary table (see :mod:`clinssl.bench`). It also turns the Snakemake benchmark TSVs of the
+last workflow run (``--benchmarks results/benchmarks``) into ``rules.csv``: per-rule wall
+time and max RSS (see :mod:`clinssl.bench.rule_table`); ``--rules-only`` does just that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from clinssl.bench import rule_table
 from clinssl.bench.core import BENCHMARKS, machine_description
 from clinssl.utils import atomic_write_text, write_json
 
@@ -53,7 +56,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", default="results/bench", type=Path)
     parser.add_argument("--scale", default="full", choices=["full", "quick"])
+    parser.add_argument(
+        "--benchmarks",
+        default="results/benchmarks",
+        type=Path,
+        help="Snakemake benchmark TSVs of the last run, summarised in rules.csv",
+    )
+    parser.add_argument(
+        "--rules",
+        default="",
+        help="comma-separated rule names of the workflow, to attribute TSVs to rules",
+    )
+    parser.add_argument(
+        "--rules-only", action="store_true", help="only write rules.csv (run no benchmark)"
+    )
     args = parser.parse_args(argv)
+
+    known_rules = {r.strip() for r in args.rules.split(",") if r.strip()}
+    rules_rows = write_rules_table(args.benchmarks, args.out, known_rules)
+    if args.rules_only:
+        print(rule_table.markdown(rules_rows))
+        return 0
 
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -76,10 +99,33 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({"benchmark": name, **m, "machine": machine_label, "date": date})
         print(f"{name}: {len(record['measurements'])} measurement(s)")
 
-    write_json(args.out / "summary.json", {"machine": machine, "date": date, "rows": rows})
-    atomic_write_text(args.out / "summary.md", markdown_table(rows))
-    print(markdown_table(rows))
+    write_json(
+        args.out / "summary.json",
+        {"machine": machine, "date": date, "rows": rows, "rules": rules_rows},
+    )
+    summary = markdown_table(rows)
+    if rules_rows:
+        summary += (
+            f"\n## Workflow rules (last run, from {args.benchmarks})\n\n"
+            + rule_table.markdown(rules_rows)
+        )
+    atomic_write_text(args.out / "summary.md", summary)
+    print(summary)
     return 1 if failed else 0
+
+
+def write_rules_table(benchmarks: Path, out: Path, known_rules: set[str]) -> list[dict]:
+    """Write ``out/rules.csv`` from ``benchmarks``; return its rows ([] without a run)."""
+    if not benchmarks.is_dir():
+        print(f"no {benchmarks} (no workflow run yet): rules.csv not written", file=sys.stderr)
+        return []
+    errors: list[str] = []
+    rows = rule_table.collect(benchmarks, known_rules or None, errors)
+    for error in errors:
+        print(f"skipped {error}", file=sys.stderr)
+    rule_table.write_rules_csv(rows, out / "rules.csv")
+    print(f"rules.csv: {len(rows)} rule(s) from {benchmarks}")
+    return rows
 
 
 if __name__ == "__main__":
