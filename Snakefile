@@ -14,6 +14,10 @@ configfile: "config/config.yaml"
 
 
 validate(config, "config/config.schema.yaml")
+# validate() fills defaults only where it does not follow a $ref, i.e. not inside the branch
+# sections: validate each section against its own schema file too, so its defaults are filled.
+for _branch in ("icu", "ecg", "ppg", "stsae", "events"):
+    validate(config[_branch], f"config/schema/{_branch}.schema.yaml")
 
 
 report: "report/workflow.rst"

@@ -40,3 +40,81 @@ def final_outputs():
 def seeds():
     """The list of experiment seeds from config (``seeds``)."""
     return list(config["seeds"])
+
+
+# --- icu branch -------------------------------------------------------------------------
+
+# Final outputs of the ICU SSL rules (rules/icu_ssl.smk appends to this list).
+ICU_MODEL_FINAL = []
+
+
+def icu_datasets():
+    """The ICU datasets the rules expand over (config ``icu.run_datasets``)."""
+    names = list(config["icu"]["run_datasets"])
+    unknown = [n for n in names if n not in config["icu"]["datasets"]]
+    if unknown:
+        raise ValueError(
+            f"config 'icu.run_datasets' names {unknown}, which are not keys of 'icu.datasets' "
+            f"({sorted(config['icu']['datasets'])})"
+        )
+    return names
+
+
+def icu_dataset_config(name):
+    """Config ``icu.datasets.<name>``, with a clear error for an unknown name."""
+    datasets = config["icu"]["datasets"]
+    if name not in datasets:
+        raise ValueError(f"ICU dataset {name!r} is not configured under 'icu.datasets'")
+    return datasets[name]
+
+
+def icu_ricu_source(name):
+    """The ricu data source of dataset ``name`` (config ``icu.datasets.<name>.source``)."""
+    ds = icu_dataset_config(name)
+    if ds["format"] != "ricu" or not ds.get("source"):
+        raise ValueError(
+            f"config 'icu.datasets.{name}': extracting with ricu needs format: ricu and "
+            "source: one of miiv, eicu, mimic_demo, eicu_demo"
+        )
+    return ds["source"]
+
+
+def icu_dataset_root(name):
+    """Directory holding the raw data of ICU dataset ``name`` (a ricu export or YAIB cohort).
+
+    ``format: synthetic`` reads the embedded synthetic ricu export; ``format: ricu`` without
+    ``root`` is extracted by ``icu_extract_ricu`` into results/raw/ricu/<name>.
+    """
+    ds = icu_dataset_config(name)
+    if ds["format"] == "synthetic":
+        return "results/raw/synthetic/ricu"
+    if ds["format"] == "ricu" and not ds.get("root"):
+        return f"results/raw/ricu/{name}"
+    if not ds.get("root"):
+        raise ValueError(f"config 'icu.datasets.{name}.root' is required for format {ds['format']!r}")
+    return ds["root"]
+
+
+def icu_raw_input(wildcards):
+    """Input of ``icu_ingest``: the dataset's raw directory, or the synthetic rule output
+    that contains it (so Snakemake knows which rule makes it)."""
+    root = icu_dataset_root(wildcards.dataset)
+    for produced in ("results/raw/synthetic/ricu", "results/raw/synthetic/yaib"):
+        if root == produced or root.startswith(f"{produced}/"):
+            return produced
+    return root
+
+
+def icu_data_final_outputs():
+    """Tensors, labels and per-seed splits of every dataset in ``icu.run_datasets``."""
+    outputs = []
+    for name in icu_datasets():
+        base = f"results/icu/{name}"
+        outputs += [f"{base}/{f}" for f in ICU_INGEST_FILES]
+        for seed in seeds():
+            outputs += [f"{base}/splits/seed{seed}/splits.parquet",
+                        f"{base}/splits/seed{seed}/normalization.json"]
+    return outputs
+
+
+ICU_INGEST_FILES = ("values.npy", "mask.npy", "static.parquet", "labels.parquet", "metadata.json")

@@ -126,7 +126,10 @@ class WorkflowRunner:
         input is an error here instead of silently rebuilding upstream steps.
         """
         targets = list(targets)
-        proc = self.run(targets, "--allowed-rules", rule, "--forcerun", rule, *extra, cores=cores)
+        # "--opt=value": both options take several values and would otherwise swallow the targets
+        proc = self.run(
+            targets, f"--allowed-rules={rule}", f"--forcerun={rule}", *extra, cores=cores
+        )
         ran = ran_rules(proc.stderr)
         assert ran == {rule}, f"expected only rule {rule!r} to run, ran {sorted(ran)}"
         paths = [self.path(t) for t in targets]

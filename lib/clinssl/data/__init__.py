@@ -1,0 +1,1 @@
+"""Tensors, windows, masks, splits and quality control shared by the branches."""

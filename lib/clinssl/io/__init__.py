@@ -1,0 +1,1 @@
+"""Readers and writers of the real raw-data formats (PulseDB, WFDB, ...)."""
