@@ -276,8 +276,9 @@ class RicuExport:
         for key in ("stay_id", "hour"):
             if rb.column(key).null_count:
                 raise RicuExportError(f"{part}: column {key!r} has missing values")
-        values = np.empty((n, d), dtype=np.float32)
-        mask = np.empty((n, d), dtype=bool)
+        # column-major: each concept column is written contiguously
+        values = np.empty((n, d), dtype=np.float32, order="F")
+        mask = np.empty((n, d), dtype=bool, order="F")
         for j, name in enumerate(self.feature_names):
             values[:, j] = column_to_float32(rb.column(name), name, part)
             mask[:, j] = mask_to_bool(rb.column(f"{name}_mask"), f"{name}_mask", part)

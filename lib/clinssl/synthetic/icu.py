@@ -24,7 +24,7 @@ The export has exactly the layout of ``workflow_scripts/icu/extract_with_ricu.R`
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,9 @@ class SyntheticICUSpec:
     stays_per_part: int = 1000
     seed: int = 0
     elderly_hidden_risk_sd: float = 1.5
-    extra: dict = field(default_factory=dict)
+    #: export every stay's full horizon (rows after ICU discharge stay empty); for the
+    #: "N stays x 72 h" ingestion benchmark, where each stay must contribute 72 rows
+    pad_to_horizon: bool = False
 
     def __post_init__(self) -> None:
         if self.n_patients < 1 or self.n_stays < self.n_patients:
@@ -207,6 +209,8 @@ def timeseries_part(
     sev = _severity_paths(part, hours, rng)
     start = np.where(part["pre_admission_rows"].to_numpy(), -PRE_ADMISSION_HOURS, 0)
     end = np.minimum(np.ceil(part["los_hours"].to_numpy()), spec.horizon_hours)
+    if spec.pad_to_horizon:
+        end = np.full(len(part), spec.horizon_hours)
     exists = (hours[None, :] >= start[:, None]) & (hours[None, :] < end[:, None])
     stay_col = np.broadcast_to(part["stay_id"].to_numpy()[:, None], exists.shape)[exists]
     hour_col = np.broadcast_to(hours[None, :], exists.shape)[exists]
