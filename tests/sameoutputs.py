@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,30 @@ def result_files(root: Path) -> list[str]:
     return files
 
 
-def _close_json(a: Any, b: Any, where: str) -> list[str]:
+def _close_json(a: Any, b: Any, where: str, ignore: re.Pattern[str] | None = None) -> list[str]:
+    """Differences between two JSON-like values, floats to RTOL/ATOL; dict keys matching
+    ``ignore`` are not compared (timings, which no rerun reproduces)."""
     if isinstance(a, dict) and isinstance(b, dict):
         if set(a) != set(b):
             return [f"{where}: keys differ {sorted(set(a) ^ set(b))}"]
-        return [m for k in a for m in _close_json(a[k], b[k], f"{where}.{k}")]
-    if isinstance(a, list) and isinstance(b, list):
+        return [
+            m
+            for k in a
+            if not (ignore and ignore.search(str(k)))
+            for m in _close_json(a[k], b[k], f"{where}.{k}", ignore)
+        ]
+    if hasattr(a, "shape") and hasattr(b, "shape"):  # numpy arrays, torch tensors
+        x, y = (np.asarray(v.detach().cpu() if hasattr(v, "detach") else v) for v in (a, b))
+        if x.shape == y.shape and np.allclose(x, y, rtol=RTOL, atol=ATOL, equal_nan=True):
+            return []
+        return [f"{where}: arrays differ ({x.shape} vs {y.shape})"]
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         if len(a) != len(b):
             return [f"{where}: lengths {len(a)} != {len(b)}"]
         return [
             m
             for i, (x, y) in enumerate(zip(a, b, strict=True))
-            for m in _close_json(x, y, f"{where}[{i}]")
+            for m in _close_json(x, y, f"{where}[{i}]", ignore)
         ]
     if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
         if math.isclose(a, b, rel_tol=RTOL, abs_tol=ATOL) or (math.isnan(a) and math.isnan(b)):
@@ -60,8 +73,11 @@ def _close_frames(a: pd.DataFrame, b: pd.DataFrame, where: str) -> list[str]:
     return []
 
 
-def compare_file(rel: str, actual: Path, expected: Path) -> list[str]:
-    """Differences between two versions of one result file ([] when equivalent)."""
+def compare_file(
+    rel: str, actual: Path, expected: Path, ignore: re.Pattern[str] | None = None
+) -> list[str]:
+    """Differences between two versions of one result file ([] when equivalent); keys
+    matching ``ignore`` inside JSON and model files are not compared."""
     if actual.read_bytes() == expected.read_bytes():
         return []
     suffix = actual.suffix.lower()
@@ -73,7 +89,14 @@ def compare_file(rel: str, actual: Path, expected: Path) -> list[str]:
             rel,
         )
     if suffix == ".json":
-        return _close_json(json.loads(actual.read_text()), json.loads(expected.read_text()), rel)
+        return _close_json(
+            json.loads(actual.read_text()), json.loads(expected.read_text()), rel, ignore
+        )
+    if suffix in (".pt", ".pth", ".ckpt"):
+        import torch
+
+        a, b = (torch.load(p, map_location="cpu", weights_only=False) for p in (actual, expected))
+        return _close_json(a, b, rel, ignore)
     if suffix == ".csv":
         return _close_frames(pd.read_csv(actual), pd.read_csv(expected), rel)
     if suffix == ".parquet":

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from figurerules import expected_figure_rules, figure_rules, outputs_by_rule
 
+from dagjobs import scheduled
+from figurerules import expected_figure_rules, figure_rules, outputs_by_rule
 from snakerunner import REPO_ROOT, WorkflowRunner
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def test_deleting_a_figure_schedules_only_its_rule_and_rebuilds_it(
     }
     expected = expected_figure_rules(runner.config)
     assert expected <= set(figures.values()), f"figure rules missing from the DAG: {expected}"
-    assert runner.dry_run() == {}, "the copied workspace is not up to date"
+    assert scheduled(runner) == {}, "the copied workspace is not up to date"
 
     for path, rule in sorted(figures.items()):
         figure = runner.path(path)
@@ -42,12 +43,12 @@ def test_deleting_a_figure_schedules_only_its_rule_and_rebuilds_it(
         figure.unlink()
 
         # the default target and the figure itself both schedule just that rule
-        assert runner.dry_run() == {rule: 1, "all": 1}, path
-        assert runner.dry_run([path]) == {rule: 1}, path
+        assert scheduled(runner) == {rule: 1, "all": 1}, path
+        assert scheduled(runner, [path]) == {rule: 1}, path
 
         runner.run([path])
         assert figure.read_bytes() == original, f"{path} rebuilt differently"
-        assert runner.dry_run() == {}
+        assert scheduled(runner) == {}
 
 
 def test_readme_lists_every_figure_target(built_workspace: WorkflowRunner) -> None:

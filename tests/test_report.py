@@ -11,8 +11,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from figurerules import FIGURES_SMK, expected_figure_rules, figure_rules, outputs_by_rule
 
+from figurerules import FIGURES_SMK, expected_figure_rules, figure_rules, outputs_by_rule
 from snakerunner import REPO_ROOT, WorkflowRunner, snakemake_command
 
 pytestmark = pytest.mark.slow

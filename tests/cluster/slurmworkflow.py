@@ -8,8 +8,8 @@
   the SLURM job id each remote job was submitted under.
 * :func:`slurm_job_records` reads back what slurmctld recorded for each job (its rule, its
   GPU request, its final state) with ``scontrol``.
-* :func:`planned_jobs` parses a dry run's job blocks (rule and resources), which is how the
-  tests find the GPU rules of the DAG instead of hard-coding them.
+
+The GPU rules of the DAG come from a dry run (:func:`dagjobs.planned_jobs`), not a list.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from clinssl.cluster import LocalSlurm
+from dagjobs import PlannedJob
 from snakerunner import REPO_ROOT, SNAKEFILE, snakemake_command
 
 SLURM_PROFILE = REPO_ROOT / "profiles" / "slurm" / "profile.yaml"
@@ -160,56 +161,3 @@ def requests_gpu(record: dict[str, str]) -> bool:
     """Whether a job record asked SLURM for a GPU (``--gpus``/``--gres``/``--gpus-per-*``)."""
     keys = ("TresPerJob", "TresPerNode", "TresPerTask", "TresPerSocket", "JOB_GRES")
     return any("gpu" in record.get(k, "") for k in keys)
-
-
-@dataclass
-class PlannedJob:
-    """A job of a dry run: its rule and the resources Snakemake will request for it."""
-
-    rule: str
-    resources: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def gpu(self) -> int:
-        value = self.resources.get("gpu", 0)
-        return int(value) if isinstance(value, int) else 0
-
-
-_PLANNED = re.compile(r"^(?:local)?rule (?P<rule>\w+):\n(?P<body>(?:[ \t]+.*\n)*)", re.MULTILINE)
-
-
-def _parse_resources(line: str) -> dict[str, Any]:
-    resources: dict[str, Any] = {}
-    for item in re.split(r",\s*", line):
-        if "=" not in item:
-            continue
-        key, value = item.split("=", 1)
-        resources[key.strip()] = int(value) if value.strip().isdigit() else value.strip()
-    return resources
-
-
-def planned_jobs(
-    workdir: Path, configfile: Path, *targets: str, snakefile: Path = SNAKEFILE
-) -> list[PlannedJob]:
-    """Every job a dry run of ``targets`` plans (forced), with its resources."""
-    cmd = snakemake_command(
-        "--directory",
-        workdir,
-        "--configfile",
-        configfile,
-        "--dry-run",
-        "--forceall",
-        "--cores",
-        "2",
-        *targets,
-        snakefile=snakefile,
-    )
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        raise AssertionError(f"dry run failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
-    jobs = []
-    for match in _PLANNED.finditer(proc.stdout + "\n" + proc.stderr):
-        body = match["body"]
-        res = re.search(r"^[ \t]+resources: (.*)$", body, re.MULTILINE)
-        jobs.append(PlannedJob(match["rule"], _parse_resources(res.group(1)) if res else {}))
-    return jobs

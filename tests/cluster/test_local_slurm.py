@@ -9,6 +9,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from clinssl.cluster import LocalSlurm
 from slurmworkflow import (
     local_profile,
     parse_run_log,
@@ -16,8 +18,6 @@ from slurmworkflow import (
     run_on_slurm,
     slurm_job_records,
 )
-
-from clinssl.cluster import LocalSlurm
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(600)]
 

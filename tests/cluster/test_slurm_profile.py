@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from slurmworkflow import SLURM_PROFILE, planned_jobs
 
+from dagjobs import planned_jobs
+from slurmworkflow import SLURM_PROFILE
 from snakerunner import REPO_ROOT, TEST_CONFIG, WorkflowRunner, list_rules, snakemake_command
 
 DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"

@@ -11,18 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from clinssl.cluster import LocalSlurm
+from dagjobs import planned_jobs
 from sameoutputs import compare_trees
 from slurmworkflow import (
     cap_resources,
     local_profile,
     parse_run_log,
-    planned_jobs,
     requests_gpu,
     run_on_slurm,
     slurm_job_records,
 )
-
-from clinssl.cluster import LocalSlurm
 from snakerunner import WorkflowRunner, load_test_config
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.timeout(1500)]

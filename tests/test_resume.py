@@ -1,0 +1,166 @@
+"""Resumability: kill a running workflow while a training rule runs, rerun, and get complete
+outputs equal to an uninterrupted run's, the training having resumed from its last
+per-epoch checkpoint; no partial output may look complete in between (after the kill
+Snakemake must plan the job again). Kills, all during training:
+
+* SIGTERM to the whole process group: what SLURM does at a time limit or on preemption
+  (and a terminal's Ctrl-C, with SIGINT);
+* SIGKILL to the whole process group: a crash, the OOM killer, a node failure;
+* SIGTERM to Snakemake alone: Snakemake's graceful stop, which lets the running job finish;
+  its outputs must then be complete and need no rerun.
+
+Training rules are found, not listed: GPU-capable rules (``resources: gpu=1``) of the test
+DAG whose log in the built workspace shows the shared loop's ``epoch k/N`` lines. Their
+epoch count is raised (every ``epochs`` key of the branch's config) so that training lasts
+long enough to be interrupted between epochs.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dagjobs import PlannedJob, planned_jobs, scheduled
+from sameoutputs import compare_file
+from snakerunner import WorkflowRunner, snakemake_command
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+EPOCH_LINE = re.compile(r"epoch (\d+)/(\d+) .*?\bseconds=([0-9.e+-]+)")
+# timings and where a run resumed differ between an interrupted and an uninterrupted run
+NOT_REPRODUCIBLE = re.compile(r"seconds|per_s|resumed|elapsed|duration|time")
+TARGET_TRAINING_SECONDS = 4.0
+
+
+def epoch_records(log: Path) -> list[tuple[int, int, float]]:
+    if not log.is_file():
+        return []
+    return [(int(m[1]), int(m[2]), float(m[3])) for m in EPOCH_LINE.finditer(log.read_text())]
+
+
+def training_job(built: WorkflowRunner) -> tuple[PlannedJob, float]:
+    """The first training job of the test DAG and its seconds per epoch."""
+    for job in planned_jobs(built.workdir, built.configfile):
+        if job.gpu and job.logs and (records := epoch_records(built.path(job.logs[0]))):
+            return job, max(sum(r[2] for r in records) / len(records), 1e-3)
+    pytest.fail(
+        "the test DAG has no training rule (a gpu=1 rule whose log shows 'epoch k/N' lines "
+        "of clinssl.train.loop): switch a branch with one on in config/test.yaml"
+    )
+
+
+def with_epochs(config: dict[str, Any], branch: str, epochs: int) -> dict[str, Any]:
+    """``config`` with every ``epochs`` key under ``config[branch]`` set to ``epochs``."""
+    config = copy.deepcopy(config)
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "epochs" and isinstance(value, int):
+                    node[key] = epochs
+                else:
+                    visit(value)
+
+    visit(config[branch])
+    return config
+
+
+def workspace(built: WorkflowRunner, dest: Path, config: dict[str, Any]) -> WorkflowRunner:
+    shutil.copytree(built.workdir, dest, symlinks=True)
+    return WorkflowRunner(dest, config)
+
+
+def only(job: PlannedJob, *extra: str) -> list[str]:
+    """Options that let only this job's rule run (``=`` form: see dagjobs.scheduled)."""
+    return [f"--allowed-rules={job.rule}", *extra]
+
+
+@pytest.mark.parametrize(
+    ("sig", "group"),
+    [(signal.SIGTERM, True), (signal.SIGKILL, True), (signal.SIGTERM, False)],
+    ids=["SIGTERM-group", "SIGKILL-group", "SIGTERM-snakemake-only"],
+)
+def test_killed_training_resumes_from_checkpoint(
+    sig: signal.Signals, group: bool, built_workspace: WorkflowRunner, tmp_path: Path
+) -> None:
+    job, seconds_per_epoch = training_job(built_workspace)
+    epochs = min(400, max(6, math.ceil(TARGET_TRAINING_SECONDS / seconds_per_epoch) + 3))
+    config = with_epochs(built_workspace.config, job.rule.split("_")[0], epochs)
+
+    reference = workspace(built_workspace, tmp_path / "reference", config)
+    reference.run(job.outputs, *only(job, f"--forcerun={job.rule}"))
+
+    work = workspace(built_workspace, tmp_path / "work", config)
+    log = work.path(job.logs[0])
+    log.unlink()
+    cmd = snakemake_command(
+        "--directory",
+        work.workdir,
+        "--configfile",
+        work.configfile,
+        "--cores",
+        "2",
+        *only(job, f"--forcerun={job.rule}"),
+        *job.outputs,
+        snakefile=work.snakefile,
+    )
+    proc = subprocess.Popen(
+        cmd,
+        cwd=work.workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so SIGKILL takes the job down too
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    try:
+        # wait for epoch k >= 2 of N: epoch k-1's checkpoint is then on disk
+        deadline = time.monotonic() + 600
+        while True:
+            done = [r for r in epoch_records(log) if r[1] == epochs]
+            if done and 2 <= done[-1][0] < epochs:
+                break
+            assert proc.poll() is None, f"workflow ended before it could be killed: {done}"
+            assert time.monotonic() < deadline, "training never reached epoch 2"
+            time.sleep(0.01)
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        returncode = proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    work.run((), "--unlock")  # a killed Snakemake cannot release its lock
+
+    if group:
+        assert returncode != 0
+        # nothing the killed run left behind counts as done
+        assert scheduled(work, job.outputs, *only(job)) == {job.rule: 1}
+        work.run(job.outputs, *only(job, "--rerun-incomplete"))
+        text = log.read_text()
+        resumed = re.search(r"resumed from .* after epoch (\d+)", text)
+        assert resumed and int(resumed[1]) >= 1, f"training restarted from scratch:\n{text}"
+        assert [r[0] for r in epoch_records(log)][0] == int(resumed[1]) + 1
+    else:
+        # graceful: the running job was finished, its outputs are complete
+        assert scheduled(work, job.outputs, *only(job)) == {}
+        assert "resumed from" not in log.read_text()
+
+    for output in job.outputs:
+        differences = compare_file(
+            output, work.path(output), reference.path(output), NOT_REPRODUCIBLE
+        )
+        assert not differences, f"resumed {output} differs from an uninterrupted run:\n" + (
+            "\n".join(differences[:20])
+        )
