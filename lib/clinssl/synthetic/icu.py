@@ -107,8 +107,8 @@ def generate_cohort(spec: SyntheticICUSpec) -> pd.DataFrame:
     death_hours = np.where(late_death, hosp_discharge + 24 * rng.uniform(5, 200, n), death_hours)
     date_only = (died & (rng.random(n) < 0.25)) | late_death
 
-    aki = rng.random(n) < _sigmoid(-2.4 + 1.4 * s0 + 0.8 * slope + 0.3 * (age > 70))
-    aki_onset = rng.uniform(8, 36, n)
+    aki = rng.random(n) < _sigmoid(-2.7 + 1.9 * s0 + 0.8 * slope + 0.3 * (age > 70))
+    aki_onset = rng.uniform(6, 34, n)
     crea_base = np.exp(rng.normal(np.log(0.95) + 0.15 * male_p[patient_of_stay] + 0.1 * s0, 0.3))
 
     stay_ids = np.sort(rng.choice(np.arange(30_000_000, 39_999_999), n, replace=False))
@@ -187,9 +187,9 @@ def _concept_values(
         offset = rng.normal(0, 0.5, (n, 1)).astype(np.float32)
         z = c.severity * sev + 0.6 * noise + offset
         if name == "urine":
-            z = z - 1.2 * ramp
+            z = z - 1.5 * ramp
         elif name == "bun":
-            z = z + 1.2 * ramp
+            z = z + 1.5 * ramp
         values = c.mean + c.sd * z
     return np.clip(values, c.lo, c.hi).astype(np.float32), observed
 

@@ -241,9 +241,10 @@ def test_yaib_hourly_aki_labels(small_export_master: Path, tmp_path: Path) -> No
     truth = pd.read_parquet(small_export_master / "ricu" / "truth.parquet").set_index("stay_id")
     onset = truth.loc[labels.index, "aki_onset_hours"]
     lab = labels["aki_kdigo"]
-    # positive label starts 6 h before onset: onset in [30, 54) -> label 1 (if the stay lasts)
-    assert lab[onset < 30].isna().all()
-    assert (lab[(onset >= 30) & lab.notna()] == 1).all()
+    # the hourly label is 1 from hour ceil(onset - 6): already positive before hour 24 (then
+    # missing) iff onset <= 29; otherwise positive in hours [24, 48) iff onset <= 53
+    assert lab[onset <= 29].isna().all()
+    assert (lab[(onset > 29) & (onset <= 53) & lab.notna()] == 1).all()
     assert (lab[onset.isna() & lab.notna()] == 0).all()
 
 
