@@ -263,3 +263,24 @@ def test_yaib_bad_input(small_export_master: Path, tmp_path: Path) -> None:
     sta.to_parquet(bad / "sta.parquet")
     with pytest.raises(YaibCohortError, match=r"column 'sex' has value\(s\) \['x'\]"):
         ingest(open_source("yaib", bad, "mortality24"), tmp_path / "o")
+
+
+def test_missing_stays_column_is_named(small_export: Path, tmp_path: Path) -> None:
+    stays = pd.read_parquet(small_export / "stays.parquet").drop(columns=["los_days"])
+    stays.to_parquet(small_export / "stays.parquet")
+    with pytest.raises(RicuExportError, match=r"stays.parquet: missing column\(s\) \['los_days'\]"):
+        _ingest(small_export, tmp_path / "o")
+
+
+def test_string_patient_ids_split_by_patient(small_export: Path, tmp_path: Path) -> None:
+    """eICU's patient id (uniquepid) is text; the cohort and splits handle it."""
+    from clinssl.data.icu_splits import patient_level_split
+
+    stays = pd.read_parquet(small_export / "stays.parquet")
+    stays["patient_id"] = "002-" + stays["patient_id"].astype(str)
+    stays.to_parquet(small_export / "stays.parquet")
+    _ingest(small_export, tmp_path / "o")
+    static = pd.read_parquet(tmp_path / "o" / "static.parquet")
+    assert static["patient_id"].str.startswith("002-").all()
+    splits = patient_level_split(static, seed=4)
+    assert (splits.groupby("patient_id")["split"].nunique() == 1).all()
