@@ -54,7 +54,11 @@ ricu_backend <- function() {
       ricu::load_concepts(dict[cnames], src = src, interval = ricu::hours(1L),
                           merge_data = TRUE, verbose = FALSE)
     },
-    fill_gaps = function(ts, wins) ricu::fill_gaps(ts, limits = wins),
+    # merge_batches()/cap_windows() return plain data.tables: restore ricu's table classes
+    fill_gaps = function(ts, wins, id_col, index_col) {
+      ts <- ricu::as_ts_tbl(ts, id_vars = id_col, index_var = index_col, interval = ricu::hours(1L))
+      ricu::fill_gaps(ts, limits = ricu::as_id_tbl(wins, id_vars = id_col))
+    },
     id_var = function(x) ricu::id_vars(x)[1],
     index_var = function(x) ricu::index_var(x),
     load_table = function(src, table) as.data.table(ricu::load_src(table, src = src))
@@ -327,7 +331,7 @@ run_extraction <- function(opts, backend = ricu_backend(), log = message) {
   index_col <- backend$index_var(first)
   merged <- merge_batches(loaded$tables, id_col, index_col)
   wins <- cap_windows(backend$stay_windows(src), opts$horizon)
-  filled <- backend$fill_gaps(merged, wins)
+  filled <- backend$fill_gaps(merged, wins, id_col, index_col)
   export <- to_export_table(filled, id_col, index_col, concepts, opts$horizon)
   sm <- stays_and_mortality(backend, src)
   export <- export[stay_id %in% sm$stays$stay_id]

@@ -10,7 +10,7 @@ fake_backend <- function() {
     dictionary = function(src) fake_env$load_dictionary(src),
     stay_windows = function(src) fake_env$stay_windows(src),
     load_concepts = function(cnames, src, dict) fake_env$load_concepts(dict[cnames], src),
-    fill_gaps = function(ts, wins) fake_env$fill_gaps(ts, wins),
+    fill_gaps = function(ts, wins, id_col, index_col) fake_env$fill_gaps(ts, wins),
     id_var = function(x) "stay_id",
     index_var = function(x) "charttime",
     load_table = function(src, table) fake_env$load_src(table, src)

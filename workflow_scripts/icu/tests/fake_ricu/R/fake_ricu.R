@@ -59,6 +59,16 @@ load_concepts <- function(x, src = NULL, interval = hours(1L), merge_data = TRUE
   out[]
 }
 
+# the real ones set ricu's id/index metadata; tables here carry no class beyond data.table
+as_ts_tbl <- function(x, id_vars = NULL, index_var = NULL, interval = NULL, ...) {
+  stopifnot(id_vars %in% names(x), index_var %in% names(x))
+  data.table::as.data.table(x)
+}
+as_id_tbl <- function(x, id_vars = NULL, ...) {
+  stopifnot(id_vars %in% names(x))
+  data.table::as.data.table(x)
+}
+
 id_vars <- function(x) "stay_id"
 index_var <- function(x) "charttime"
 
