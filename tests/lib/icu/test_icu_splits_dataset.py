@@ -121,3 +121,14 @@ def test_dataset_splits_partition_rows_and_tasks(ingested: Path) -> None:
     assert np.isnan(ICUDataset(ingested, 0, "val")[0]["label"].item())
     with pytest.raises(ValueError, match="unknown ICU task"):
         ICUDataset(ingested, 0, "val", "sepsis")
+
+
+def test_dataset_works_with_a_torch_dataloader(ingested: Path) -> None:
+    from torch.utils.data import DataLoader
+
+    ds = ICUDataset(ingested, seed=0, split="train", task="aki_kdigo")
+    batch = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
+    t, d = ds.shape
+    assert batch["values"].shape == (4, t, d) and batch["mask"].dtype == torch.bool
+    assert batch["label"].shape == (4,)
+    assert len(batch["static"]["sex"]) == 4 and batch["static"]["age"].shape == (4,)
