@@ -1,1 +1,20 @@
 """Rules of the 'figures' group (see DESIGN.md); filled in by the issue that builds it."""
+
+
+rule figure_ppg_pvc_roc:
+    """ROC and precision-recall curves of the PVC probe (first ppg run dataset with pvc labels)."""
+    input:
+        predictions=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/predictions.csv",
+        metrics=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/metrics.json",
+    output:
+        "results/figures/ppg_pvc_roc.png",
+    params:
+        dataset=lambda wildcards: ppg_figure_dataset(),
+    log:
+        "results/logs/figures/ppg_pvc_roc.log",
+    benchmark:
+        "results/benchmarks/figures/ppg_pvc_roc.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ppg/figure_pvc_roc.py"

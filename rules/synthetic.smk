@@ -19,3 +19,46 @@ rule synthetic_icu:
         "../envs/pipeline.yaml"
     script:
         "../workflow_scripts/icu/write_synthetic.py"
+
+
+rule synthetic_ppg_pulsedb:
+    """Synthetic PPG cohort as PulseDB v7.3 .mat files: Segment_Files/PulseDB_MIMIC/pXXXXXX.mat
+    (Subj_Wins) and Subset_Files/AAMI_Test_Subset.mat, + truth.parquet (planted vascular age,
+    PVC and artifact windows)."""
+    output:
+        segments=directory("results/raw/synthetic/pulsedb/Segment_Files"),
+        subsets=directory("results/raw/synthetic/pulsedb/Subset_Files"),
+        truth="results/raw/synthetic/pulsedb/truth.parquet",
+    params:
+        options=config["ppg"]["synthetic"],
+        seed=config["seed"],
+    log:
+        "results/logs/synthetic/ppg_pulsedb.log",
+    benchmark:
+        "results/benchmarks/synthetic/ppg_pulsedb.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ppg/write_synthetic.py"
+
+
+rule synthetic_ppg_mimic3:
+    """The same synthetic PPG cohort as a MIMIC-III matched WFDB tree: pXX/pXXNNNN/
+    multi-segment variable-layout records (PLETH/II/ABP at 125 Hz, '~' gaps, segments and
+    records without PLETH), RECORDS files, + truth.parquet."""
+    output:
+        records="results/raw/synthetic/mimic3_matched/RECORDS",
+        waveforms="results/raw/synthetic/mimic3_matched/RECORDS-waveforms",
+        subjects=[directory(f"results/raw/synthetic/mimic3_matched/p{g:02d}") for g in range(10)],
+        truth="results/raw/synthetic/mimic3_matched/truth.parquet",
+    params:
+        options=config["ppg"]["synthetic"],
+        seed=config["seed"],
+    log:
+        "results/logs/synthetic/ppg_mimic3.log",
+    benchmark:
+        "results/benchmarks/synthetic/ppg_mimic3.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ppg/write_synthetic.py"

@@ -1,0 +1,1 @@
+"""Encoders, SSL objectives, heads and wrappers of external models."""

@@ -1,0 +1,1 @@
+"""Figure functions (matplotlib), one per figure."""

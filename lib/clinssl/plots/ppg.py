@@ -1,0 +1,52 @@
+"""Figures of the PPG branch."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+
+from clinssl.utils.atomic import atomic_path  # noqa: E402
+
+
+def plot_pvc_roc(
+    predictions: pd.DataFrame, metrics: dict[str, Any], path: str | os.PathLike[str], title: str
+) -> None:
+    """ROC and precision-recall curves of the PVC probe's out-of-fold predictions, with the
+    AUC/AP and their bootstrap CIs in the legend; written atomically as PNG."""
+    for col in ("label", "p_pvc"):
+        if col not in predictions:
+            raise ValueError(f"PVC predictions lack column {col!r}")
+    y, p = predictions["label"].to_numpy(), predictions["p_pvc"].to_numpy()
+    fpr, tpr, _ = roc_curve(y, p)
+    prec, rec, _ = precision_recall_curve(y, p)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
+
+    def _ci(key: str) -> str:
+        ci = metrics.get(f"{key}_ci")
+        return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+
+    ax1.plot(fpr, tpr, lw=2, label=f"AUC {metrics['roc_auc']:.3f}{_ci('roc_auc')}")
+    ax1.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="chance")
+    ax1.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC")
+    ax1.legend(loc="lower right")
+    ax2.plot(
+        rec, prec, lw=2, label=f"AP {metrics['average_precision']:.3f}{_ci('average_precision')}"
+    )
+    ax2.axhline(np.mean(y), ls="--", c="grey", lw=1, label=f"prevalence {np.mean(y):.3f}")
+    ax2.set(xlabel="recall", ylabel="precision", title="precision-recall", ylim=(0, 1.02))
+    ax2.legend(loc="upper right")
+    fig.suptitle(
+        f"{title}: n={metrics['n_windows']} windows, {metrics['n_subjects']} subjects, "
+        "patient-grouped CV"
+    )
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)

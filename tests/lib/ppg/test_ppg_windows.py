@@ -1,0 +1,96 @@
+"""Window store: contract, chunk-size independence, labels, successor index, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clinssl.data.ppg_qc import QCThresholds
+from clinssl.data.ppg_windows import (
+    WindowStoreError,
+    build_window_store,
+    fill_nan,
+    load_labels,
+    open_windows,
+    read_windows_table,
+    successor_index,
+    to_target_rate,
+)
+from clinssl.synthetic.ppg import PPGCohortConfig, write_pulsedb_corpus
+
+SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pulsedb")
+    cfg = PPGCohortConfig(n_subjects=10, windows_per_subject=6, seed=2, nan_fraction=0.1)
+    truth = write_pulsedb_corpus(cfg, root, subset_subjects=0)
+    truth.to_parquet(root / "truth.parquet")
+    return root, truth
+
+
+def _build(root, out, chunk_size, labels=True):
+    cols = ["pvc", "htn"] if labels else []
+    lab = load_labels(root / "truth.parquet", cols) if labels else None
+    return build_window_store({"format": "pulsedb", "root": str(root)}, out / "w.npy",
+                              out / "w.parquet", QCThresholds(), SPLITS, seed=1, labels=lab,
+                              label_columns=cols, chunk_size=chunk_size)  # fmt: skip
+
+
+def test_store_is_independent_of_chunk_size(corpus, tmp_path) -> None:
+    root, truth = corpus
+    rep_a = _build(root, tmp_path / "a", chunk_size=7)
+    rep_b = _build(root, tmp_path / "b", chunk_size=1000)
+    assert (tmp_path / "a/w.npy").read_bytes() == (tmp_path / "b/w.npy").read_bytes()
+    a, b = pd.read_parquet(tmp_path / "a/w.parquet"), pd.read_parquet(tmp_path / "b/w.parquet")
+    pd.testing.assert_frame_equal(a, b)
+    assert rep_a["flag_counts"] == rep_b["flag_counts"]
+    w = open_windows(tmp_path / "a/w.npy")
+    t = read_windows_table(tmp_path / "a/w.parquet", len(w))
+    assert w.shape == (len(truth), 1250) and isinstance(w, np.memmap)
+    assert t[["subject_id", "record", "window_index"]].merge(truth).shape[0] == len(t)
+    assert not list(tmp_path.glob("a/.*tmp"))  # temporary files removed
+
+
+def test_labels_table_must_have_the_keys_and_columns(corpus, tmp_path) -> None:
+    root, truth = corpus
+    truth.drop(columns=["window_index"]).to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(WindowStoreError, match=r"bad\.parquet.*window_index"):
+        load_labels(tmp_path / "bad.parquet", ["pvc"])
+    with pytest.raises(WindowStoreError, match=r"no_such_label"):
+        load_labels(root / "truth.parquet", ["no_such_label"])
+
+
+def test_empty_dataset_is_a_clear_error(tmp_path) -> None:
+    (tmp_path / "Segment_Files").mkdir()
+    with pytest.raises(FileNotFoundError, match="Segment_Files"):
+        _build(tmp_path, tmp_path / "out", 10, labels=False)
+    assert not (tmp_path / "out/w.npy").exists()
+
+
+def test_reader_rejects_a_broken_contract(tmp_path) -> None:
+    np.save(tmp_path / "w.npy", np.zeros((3, 1000), dtype=np.float32))
+    with pytest.raises(WindowStoreError, match=r"w\.npy.*\(N, 1250\)"):
+        open_windows(tmp_path / "w.npy")
+    pd.DataFrame({"subject_id": ["a"]}).to_parquet(tmp_path / "w.parquet")
+    with pytest.raises(WindowStoreError, match="missing column"):
+        read_windows_table(tmp_path / "w.parquet")
+
+
+def test_resampling_and_nan_filling() -> None:
+    t = np.arange(2500) / 250.0
+    x = np.sin(2 * np.pi * 1.5 * t)[None, :]
+    y = to_target_rate(x, 250.0)
+    assert y.shape == (1, 1250) and y.dtype == np.float32
+    ref = np.sin(2 * np.pi * 1.5 * np.arange(1250) / 125.0)
+    assert np.abs(y[0, 50:-50] - ref[50:-50]).max() < 0.02
+    gappy = np.array([[1.0, np.nan, 3.0, np.nan], [np.nan] * 4])
+    np.testing.assert_allclose(fill_nan(gappy), [[1, 2, 3, 3], [0, 0, 0, 0]])
+
+
+def test_successor_index_respects_records_and_gaps() -> None:
+    table = pd.DataFrame({"subject_id": ["a"] * 5 + ["b"], "record": ["r1", "r1", "r1", "r2", "r2", "r1"],
+                          "window_index": [0, 1, 3, 0, 1, 0]})  # fmt: skip
+    assert successor_index(table).tolist() == [1, -1, -1, 4, -1, -1]

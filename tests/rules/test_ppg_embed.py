@@ -1,0 +1,117 @@
+"""Rule ppg_embed: the embedding cache contract, for HiMAE and for a PaPaGei stand-in."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from clinssl.data.ppg_windows import successor_index
+from clinssl.models.papagei import PaPaGeiEncoder, load_papagei
+
+OUT = "results/ppg/synthetic"
+FILES = ("z.npy", "z_aug.npy", "next_index.npy", "embeddings.json")
+
+STAND_IN = textwrap.dedent(
+    '''
+    """Stand-in with PaPaGei's ResNet1DMoE call signature and 4-tuple forward."""
+    import torch
+    from torch import nn
+
+
+    class ResNet1DMoE(nn.Module):
+        def __init__(self, in_channels, base_filters, kernel_size, stride, groups, n_block,
+                     n_classes, n_experts=2, **kwargs):
+            super().__init__()
+            self.first_block_conv = nn.Conv1d(in_channels, base_filters, kernel_size, stride)
+            self.dense = nn.Linear(base_filters, n_classes)
+
+        def forward(self, x):
+            out = torch.relu(self.first_block_conv(x)).mean(dim=-1)
+            out_class = self.dense(out)
+            return out_class, out_class[:, :1], out_class[:, 1:2], out
+    '''
+)
+
+
+def _check_cache(runner, encoder: str, dim: int) -> dict:
+    table = pd.read_parquet(runner.path(f"{OUT}/windows.parquet"))
+    base = runner.path(f"{OUT}/embeddings/{encoder}")
+    z = np.load(base / "z.npy", mmap_mode="r")
+    z_aug = np.load(base / "z_aug.npy", mmap_mode="r")
+    nxt = np.load(base / "next_index.npy")
+    meta = json.loads((base / "embeddings.json").read_text())
+    assert z.dtype == z_aug.dtype == np.float32 and z.shape == z_aug.shape == (len(table), dim)
+    assert np.isfinite(z).all() and np.isfinite(z_aug).all()
+    assert not np.allclose(z, z_aug)  # augmented windows were re-encoded
+    # the augmented view stays closer to its own window than to other windows
+    good = np.flatnonzero(table["qc_pass"].to_numpy())[:50]
+    zz = np.asarray(z[good], dtype=float)
+    dist_self = np.linalg.norm(zz - z_aug[good], axis=1)
+    dist_other = np.linalg.norm(zz - np.roll(np.asarray(z_aug[good]), 1, axis=0), axis=1)
+    assert np.median(dist_self) < np.median(dist_other)
+    np.testing.assert_array_equal(nxt, successor_index(table))
+    has = nxt >= 0
+    assert has.any()
+    nxt_rows = table.iloc[nxt[has]]
+    assert (nxt_rows["window_index"].to_numpy() == table["window_index"].to_numpy()[has] + 1).all()
+    assert (nxt_rows["record"].to_numpy() == table["record"].to_numpy()[has]).all()
+    assert meta["n_windows"] == len(table) and meta["dim"] == dim and meta["encoder"] == encoder
+    return meta
+
+
+def test_ppg_embed(runner, built_branch) -> None:
+    runner.stage(built_branch("ppg").workdir,
+                 [f"{OUT}/windows.npy", f"{OUT}/windows.parquet", f"{OUT}/himae/model.pt"])  # fmt: skip
+    runner.run_rule("ppg_embed", [f"{OUT}/embeddings/himae/{f}" for f in FILES])
+    h = runner.config["ppg"]["himae"]
+    meta = _check_cache(runner, "himae", h["base_channels"] * 2 ** (h["depth"] - 1))
+    assert meta["encode_windows_per_s"] > 0
+
+
+@pytest.fixture
+def papagei_clone(tmp_path):
+    repo = tmp_path / "papagei-foundation-model"
+    (repo / "models").mkdir(parents=True)
+    (repo / "models" / "__init__.py").write_text("")
+    (repo / "models" / "resnet.py").write_text(STAND_IN)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("standin", repo / "models" / "resnet.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    torch.manual_seed(0)
+    model = module.ResNet1DMoE(1, 32, 3, 2, 1, 18, 512, 3)
+    weights = repo / "weights" / "papagei_s.pt"
+    weights.parent.mkdir()
+    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, weights)  # DDP keys
+    return repo, weights, model
+
+
+def test_ppg_embed_papagei_stand_in(runner, built_branch, papagei_clone) -> None:
+    repo, weights, reference = papagei_clone
+    runner.config["ppg"]["papagei"] = {"repo": str(repo), "weights": str(weights)}
+    runner.config["ppg"]["embed"]["encoders"] = ["papagei"]
+    runner.write_config(runner.config)
+    runner.stage(built_branch("ppg").workdir, [f"{OUT}/windows.npy", f"{OUT}/windows.parquet"])
+    runner.run_rule("ppg_embed", [f"{OUT}/embeddings/papagei/{f}" for f in FILES])
+    _check_cache(runner, "papagei", 512)
+    # output 0 of the loaded stand-in, after PaPaGei preprocessing, is what was cached
+    encoder = PaPaGeiEncoder(load_papagei(repo, weights), torch.device("cpu"))
+    windows = np.load(runner.path(f"{OUT}/windows.npy"), mmap_mode="r")
+    z = np.load(runner.path(f"{OUT}/embeddings/papagei/z.npy"), mmap_mode="r")
+    np.testing.assert_allclose(z[:8], encoder.encode(np.asarray(windows[:8])), rtol=1e-4, atol=1e-5)
+
+
+def test_ppg_embed_papagei_without_paths_is_a_clear_error(runner) -> None:
+    runner.config["ppg"]["embed"]["encoders"] = ["papagei"]
+    runner.config["branches"]["ppg"] = True
+    runner.write_config(runner.config)
+    proc = runner.run(["--dry-run"], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "ppg.papagei.repo" in out

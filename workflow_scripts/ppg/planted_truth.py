@@ -1,0 +1,17 @@
+"""Check the planted truth of a synthetic dataset: QC, age from z, PVC probe."""
+
+import numpy as np
+import pandas as pd
+
+from clinssl.data.ppg_windows import read_windows_table
+from clinssl.eval.ppg_planted import planted_truth_report
+from clinssl.utils import read_json, setup_logging, write_json
+
+log = setup_logging(snakemake.log[0])
+z = np.load(snakemake.input.z, mmap_mode="r")
+table = read_windows_table(snakemake.input.table, z.shape[0])
+truth = pd.read_parquet(snakemake.input.truth)
+report = planted_truth_report(table, z, truth, read_json(snakemake.input.probe))
+report["dataset"] = snakemake.wildcards.dataset
+write_json(snakemake.output[0], report)
+log.info("planted-truth checks: %s", {k: v["passed"] for k, v in report["checks"].items()})
