@@ -5,14 +5,16 @@ Snakemake must plan the job again). Kills, all during training:
 
 * SIGTERM to the whole process group: what SLURM does at a time limit or on preemption
   (and a terminal's Ctrl-C, with SIGINT);
-* SIGKILL to the whole process group: a crash, the OOM killer, a node failure;
-* SIGTERM to Snakemake alone: Snakemake's graceful stop, which lets the running job finish;
-  its outputs must then be complete and need no rerun.
+* SIGKILL to the whole process group: a crash, the OOM killer, a node failure.
+
+(SIGTERM to Snakemake alone is its graceful stop: it lets running jobs finish.)
 
 Training rules are found, not listed: GPU-capable rules (``resources: gpu=1``) of the test
 DAG whose log in the built workspace shows the shared loop's ``epoch k/N`` lines. Their
 epoch count is raised (every ``epochs`` key of the branch's config) so that training lasts
-long enough to be interrupted between epochs.
+long enough to be interrupted between epochs (at least 3: the kill lands in the last
+epoch, after epoch 2's log line, i.e. after epoch 1's checkpoint). One uninterrupted run
+with the same config is the reference both kills are compared with.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 EPOCH_LINE = re.compile(r"epoch (\d+)/(\d+) .*?\bseconds=([0-9.e+-]+)")
 # timings and where a run resumed differ between an interrupted and an uninterrupted run
 NOT_REPRODUCIBLE = re.compile(r"seconds|per_s|resumed|elapsed|duration|time")
-TARGET_TRAINING_SECONDS = 4.0
+TARGET_TRAINING_SECONDS = 3.0
 
 
 def epoch_records(log: Path) -> list[tuple[int, int, float]]:
@@ -85,21 +87,27 @@ def only(job: PlannedJob, *extra: str) -> list[str]:
     return [f"--allowed-rules={job.rule}", *extra]
 
 
-@pytest.mark.parametrize(
-    ("sig", "group"),
-    [(signal.SIGTERM, True), (signal.SIGKILL, True), (signal.SIGTERM, False)],
-    ids=["SIGTERM-group", "SIGKILL-group", "SIGTERM-snakemake-only"],
-)
-def test_killed_training_resumes_from_checkpoint(
-    sig: signal.Signals, group: bool, built_workspace: WorkflowRunner, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def training(
+    built_workspace: WorkflowRunner, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PlannedJob, int, dict[str, Any], WorkflowRunner]:
+    """(training job, epochs, config with those epochs, uninterrupted reference run)."""
     job, seconds_per_epoch = training_job(built_workspace)
-    epochs = min(400, max(6, math.ceil(TARGET_TRAINING_SECONDS / seconds_per_epoch) + 3))
+    epochs = min(400, max(3, math.ceil(TARGET_TRAINING_SECONDS / seconds_per_epoch) + 2))
     config = with_epochs(built_workspace.config, job.rule.split("_")[0], epochs)
-
-    reference = workspace(built_workspace, tmp_path / "reference", config)
+    reference = workspace(built_workspace, tmp_path_factory.mktemp("resume") / "ref", config)
     reference.run(job.outputs, *only(job, f"--forcerun={job.rule}"))
+    return job, epochs, config, reference
 
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_training_resumes_from_checkpoint(
+    sig: signal.Signals,
+    training: tuple[PlannedJob, int, dict[str, Any], WorkflowRunner],
+    built_workspace: WorkflowRunner,
+    tmp_path: Path,
+) -> None:
+    job, epochs, config, reference = training
     work = workspace(built_workspace, tmp_path / "work", config)
     log = work.path(job.logs[0])
     log.unlink()
@@ -132,30 +140,22 @@ def test_killed_training_resumes_from_checkpoint(
             assert proc.poll() is None, f"workflow ended before it could be killed: {done}"
             assert time.monotonic() < deadline, "training never reached epoch 2"
             time.sleep(0.01)
-        if group:
-            os.killpg(proc.pid, sig)
-        else:
-            proc.send_signal(sig)
+        os.killpg(proc.pid, sig)  # the whole group: Snakemake and the training job
         returncode = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    assert returncode != 0
     time.sleep(0.5)
     work.run((), "--unlock")  # a killed Snakemake cannot release its lock
 
-    if group:
-        assert returncode != 0
-        # nothing the killed run left behind counts as done
-        assert scheduled(work, job.outputs, *only(job)) == {job.rule: 1}
-        work.run(job.outputs, *only(job, "--rerun-incomplete"))
-        text = log.read_text()
-        resumed = re.search(r"resumed from .* after epoch (\d+)", text)
-        assert resumed and int(resumed[1]) >= 1, f"training restarted from scratch:\n{text}"
-        assert [r[0] for r in epoch_records(log)][0] == int(resumed[1]) + 1
-    else:
-        # graceful: the running job was finished, its outputs are complete
-        assert scheduled(work, job.outputs, *only(job)) == {}
-        assert "resumed from" not in log.read_text()
+    # nothing the killed run left behind counts as done
+    assert scheduled(work, job.outputs, *only(job)) == {job.rule: 1}
+    work.run(job.outputs, *only(job, "--rerun-incomplete"))
+    text = log.read_text()
+    resumed = re.search(r"resumed from .* after epoch (\d+)", text)
+    assert resumed and int(resumed[1]) >= 1, f"training restarted from scratch:\n{text}"
+    assert [r[0] for r in epoch_records(log)][0] == int(resumed[1]) + 1
 
     for output in job.outputs:
         differences = compare_file(
