@@ -160,3 +160,24 @@ test_that("run_extraction writes the export (CSV fallback without arrow)", {
   expect_true(file.exists(file.path(out, "mortality.csv.gz")))
   expect_false(dir.exists(paste0(out, ".tmp", Sys.getpid())))
 })
+
+test_that("MIMIC-III (mimic_demo) stays use icustay_id, ethnicity and dob", {
+  t0 <- as.POSIXct("2150-06-01 12:00:00", tz = "UTC")
+  icu <- data.table(icustay_id = c(201L, 202L), subject_id = c(1L, 2L), hadm_id = c(31L, 32L),
+                    intime = t0, outtime = t0 + 3600 * c(30, 72), first_careunit = "MICU")
+  pat <- data.table(subject_id = 1:2, gender = c("F", "M"),
+                    dob = as.POSIXct(c("2090-06-01", "1850-01-01"), tz = "UTC"),
+                    dod = as.Date(c(NA, "2150-06-03")))
+  adm <- data.table(subject_id = 1:2, hadm_id = 31:32, ethnicity = c("WHITE", "ASIAN"),
+                    admission_type = "EMERGENCY", insurance = "Medicare",
+                    deathtime = as.POSIXct(c(NA, NA)), hospital_expire_flag = c(0L, 1L),
+                    dischtime = t0 + 86400 * 5, discharge_location = c("HOME", "DEAD/EXPIRED"))
+  st <- build_stays_mimic(icu, pat, adm, "mimic")
+  expect_equal(st$stay_id, c(201L, 202L))
+  expect_equal(st$race, c("WHITE", "ASIAN"))
+  expect_equal(round(st$age), c(60, 91))  # ages > 89 are shifted by ~300 y in MIMIC-III: capped
+  mo <- build_mortality_mimic(st, pat, adm)
+  expect_equal(mo$death_time_precision, c("unknown", "date"))
+  expect_equal(mo$death_source, c(NA, "patients.dod"))
+  expect_equal(as.character(mo$death_date[2]), "2150-06-03")
+})
