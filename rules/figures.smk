@@ -7,13 +7,18 @@ rule figure_ppg_pvc_roc:
         predictions=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/predictions.csv",
         metrics=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/metrics.json",
     output:
-        "results/figures/ppg_pvc_roc.png",
+        report(
+            "results/figures/ppg_pvc_roc.png",
+            caption="../report/captions/figure_ppg_pvc_roc.rst",
+            category="PPG",
+        ),
     params:
         dataset=lambda wildcards: ppg_figure_dataset(),
     log:
         "results/logs/figures/ppg_pvc_roc.log",
     benchmark:
         "results/benchmarks/figures/ppg_pvc_roc.tsv"
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
