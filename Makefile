@@ -29,10 +29,17 @@ lint: install
 	$(VENV)/bin/snakemake --lint
 	$(VENV)/bin/ruff check lib tests workflow_scripts
 
-# Benchmarks + results/bench/rules.csv (per-rule wall time / max RSS of the last run).
+# Benchmarks + results/bench/rules.csv (per-rule wall time / max RSS of the last run; the
+# rule of each benchmark TSV comes from a dry run's `benchmark:` lines; pass the run's
+# options, e.g. `make bench SNAKEMAKE_ARGS="--configfile my.yaml"`).
+SNAKEMAKE_ARGS ?=
 bench: install
+	@mkdir -p results/bench
+	$(VENV)/bin/snakemake --dry-run --forceall $(SNAKEMAKE_ARGS) 2>/dev/null \
+	  | awk '/^(local)?rule [A-Za-z0-9_]+:/ {r = $$2; sub(":", "", r)} /^ +benchmark: / {print r "\t" $$2}' \
+	  > results/bench/benchmark_rules.tsv || true
 	$(PY) -m clinssl.bench --out results/bench --benchmarks results/benchmarks \
-	  --rules "$$($(VENV)/bin/snakemake --list-rules 2>/dev/null | awk '/^[A-Za-z_]/{print $$1}' | paste -sd, -)"
+	  --benchmark-rules results/bench/benchmark_rules.tsv
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

@@ -28,7 +28,11 @@ def test_rules_are_aggregated_over_their_jobs(tmp_path: Path) -> None:
     tsv(bench / "write_run_manifest.tsv", 0.5, "NA", "NA")
     tsv(bench / "ppg" / "odd_name.tsv", 2.0, "90", extra="ppg_pretrain_himae")
 
-    rows = {r["rule"]: r for r in rule_table.collect(bench)}
+    mapping = {
+        (bench / "icu" / "icu_train" / name).as_posix(): "icu_train"
+        for name in ("synthetic_mae.tsv", "synthetic_jepa.tsv")
+    }
+    rows = {r["rule"]: r for r in rule_table.collect(bench, mapping)}
 
     assert set(rows) == {"icu_train", "write_run_manifest", "ppg_pretrain_himae"}
     train = rows["icu_train"]
@@ -40,15 +44,30 @@ def test_rules_are_aggregated_over_their_jobs(tmp_path: Path) -> None:
     # the extended benchmark's rule_name column wins over the path
     assert rows["ppg_pretrain_himae"]["wall_s_total"] == 2.0
     # largest total wall time first
-    assert [r["rule"] for r in rule_table.collect(bench)][0] == "icu_train"
+    assert [r["rule"] for r in rule_table.collect(bench, mapping)][0] == "icu_train"
 
 
-def test_known_rules_attribute_wildcard_named_files(tmp_path: Path) -> None:
+def test_rule_map_names_files_whose_path_does_not(tmp_path: Path) -> None:
     bench = tmp_path / "benchmarks"
-    tsv(bench / "icu" / "icu_train_synthetic_mae_0.tsv", 3.0, "100")
-    tsv(bench / "icu" / "icu_train_probe_synthetic.tsv", 1.0, "100")
-    rows = {r["rule"] for r in rule_table.collect(bench, {"icu_train", "icu_train_probe"})}
-    assert rows == {"icu_train", "icu_train_probe"}  # longest matching rule name wins
+    tsv(bench / "ppg" / "synthetic" / "pretrain_himae.tsv", 3.0, "100")
+    tsv(bench / "ppg" / "synthetic" / "embed_himae.tsv", 1.0, "100")
+    tsv(bench / "ppg" / "synthetic" / "unmapped.tsv", 1.0, "100")
+    mapping = tmp_path / "map.tsv"
+    mapping.write_text(
+        f"ppg_pretrain_himae\t{bench / 'ppg/synthetic/pretrain_himae.tsv'}\n"
+        f"ppg_embed\t{bench / 'ppg/synthetic/embed_himae.tsv'}\n"
+    )
+    rows = {r["rule"]: r for r in rule_table.collect(bench, rule_table.read_rule_map(mapping))}
+    # mapped files get their rule; an unmapped one falls back to its first directory
+    assert set(rows) == {"ppg_pretrain_himae", "ppg_embed", "ppg"}
+    assert rows["ppg_pretrain_himae"]["wall_s_total"] == 3.0
+
+
+def test_malformed_rule_map_is_named(tmp_path: Path) -> None:
+    mapping = tmp_path / "map.tsv"
+    mapping.write_text("just_a_rule\n")
+    with pytest.raises(ValueError, match=r"map\.tsv:1: expected 'rule<TAB>benchmark path'"):
+        rule_table.read_rule_map(mapping)
 
 
 def test_bad_file_is_named_in_the_error(tmp_path: Path) -> None:

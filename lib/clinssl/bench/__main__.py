@@ -63,17 +63,17 @@ def main(argv: list[str] | None = None) -> int:
         help="Snakemake benchmark TSVs of the last run, summarised in rules.csv",
     )
     parser.add_argument(
-        "--rules",
-        default="",
-        help="comma-separated rule names of the workflow, to attribute TSVs to rules",
+        "--benchmark-rules",
+        type=Path,
+        help="TSV of 'rule<TAB>benchmark path' lines (from a dry run) naming each TSV's rule",
     )
     parser.add_argument(
         "--rules-only", action="store_true", help="only write rules.csv (run no benchmark)"
     )
     args = parser.parse_args(argv)
 
-    known_rules = {r.strip() for r in args.rules.split(",") if r.strip()}
-    rules_rows = write_rules_table(args.benchmarks, args.out, known_rules)
+    rule_map = rule_table.read_rule_map(args.benchmark_rules) if args.benchmark_rules else None
+    rules_rows = write_rules_table(args.benchmarks, args.out, rule_map)
     if args.rules_only:
         print(rule_table.markdown(rules_rows))
         return 0
@@ -114,13 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def write_rules_table(benchmarks: Path, out: Path, known_rules: set[str]) -> list[dict]:
+def write_rules_table(benchmarks: Path, out: Path, rule_map: dict[str, str] | None) -> list[dict]:
     """Write ``out/rules.csv`` from ``benchmarks``; return its rows ([] without a run)."""
     if not benchmarks.is_dir():
         print(f"no {benchmarks} (no workflow run yet): rules.csv not written", file=sys.stderr)
         return []
     errors: list[str] = []
-    rows = rule_table.collect(benchmarks, known_rules or None, errors)
+    rows = rule_table.collect(benchmarks, rule_map, errors)
     for error in errors:
         print(f"skipped {error}", file=sys.stderr)
     rule_table.write_rules_csv(rows, out / "rules.csv")

@@ -5,10 +5,10 @@ Why: the benchmark modules measure library kernels; this table answers "which ru
 run took the time and the memory", the number a user needs to size ``runtime``/``mem_mb``
 for a cluster. Each TSV holds the job's most recent execution, so the table describes the
 last time each job ran. A TSV row has the columns Snakemake writes (``s``, ``max_rss`` in MB,
-``cpu_time``, ...); with ``--benchmark-extended`` it also names the rule (``rule_name``),
-otherwise the rule is read from the path, which in this repository is
-``results/benchmarks/[<branch>/]<rule>[/<wildcards>].tsv`` or
-``results/benchmarks/<branch>/<rule>_<wildcards>.tsv``.
+``cpu_time``, ...). The rule of each file comes from, in order: the ``rule_name`` column
+(written with ``--benchmark-extended``, as the SLURM profile does), a benchmark-to-rule map
+(``make bench`` builds it from the ``benchmark:`` lines of a dry run), or, failing both,
+the file's first directory (``results/benchmarks/<branch>/...`` -> ``<branch>``).
 """
 
 from __future__ import annotations
@@ -53,32 +53,34 @@ def _number(value: str | None) -> float | None:
     return None if number is None or math.isnan(number) else number
 
 
-def rule_from_path(relative: Path, known_rules: set[str] | None = None) -> str:
-    """The rule a benchmark file belongs to, from its path under the benchmarks dir.
-
-    With ``known_rules`` the longest rule name that the file stem or a directory equals or
-    starts with (followed by ``_``) wins; without, the first component named like its
-    branch directory (``icu/icu_train/...`` -> ``icu_train``), else the first component.
-    """
-    parts = [*relative.parent.parts, relative.name.removesuffix(".tsv")]
-    if known_rules:
-        matches = [
-            rule
-            for part in parts
-            for rule in known_rules
-            if part == rule or part.startswith(rule + "_")
-        ]
-        if matches:
-            return max(matches, key=len)
-    if len(parts) > 1 and parts[1].startswith(parts[0] + "_"):
-        return parts[1]
-    return parts[0]
+def read_rule_map(path: Path) -> dict[str, str]:
+    """``{benchmark path: rule}`` from a TSV of ``rule<TAB>benchmark path`` lines."""
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise ValueError(f"{path}:{number}: expected 'rule<TAB>benchmark path', got {line!r}")
+        mapping[Path(fields[1].strip()).as_posix()] = fields[0].strip()
+    return mapping
 
 
-def read_benchmark(path: Path, root: Path, known_rules: set[str] | None = None) -> JobBenchmark:
+def _rule_of(path: Path, root: Path, rule_map: dict[str, str] | None) -> str:
+    if rule_map:
+        for key in (path.as_posix(), path.resolve().as_posix()):
+            if key in rule_map:
+                return rule_map[key]
+        for key, rule in rule_map.items():
+            if path.resolve() == Path(key).resolve():
+                return rule
+    return path.relative_to(root).parts[0].removesuffix(".tsv")
+
+
+def read_benchmark(path: Path, root: Path, rule_map: dict[str, str] | None = None) -> JobBenchmark:
     """Parse one benchmark TSV; raise ``ValueError`` naming the file when it is not one."""
     text = path.read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t"))
+    rows = list(csv.DictReader(io.StringIO(text), delimiter="\t", quoting=csv.QUOTE_NONE))
     if not rows or "s" not in rows[-1]:
         raise ValueError(
             f"{path}: not a Snakemake benchmark file (expected a header with column 's' "
@@ -88,9 +90,7 @@ def read_benchmark(path: Path, root: Path, known_rules: set[str] | None = None) 
     wall = _number(row.get("s"))
     if wall is None:
         raise ValueError(f"{path}: column 's' (wall seconds) is {row.get('s')!r}, not a number")
-    rule = (row.get("rule_name") or "").strip() or rule_from_path(
-        path.relative_to(root), known_rules
-    )
+    rule = (row.get("rule_name") or "").strip() or _rule_of(path, root, rule_map)
     return JobBenchmark(
         path=path,
         rule=rule,
@@ -102,7 +102,7 @@ def read_benchmark(path: Path, root: Path, known_rules: set[str] | None = None) 
 
 
 def collect(
-    benchmarks_dir: Path, known_rules: set[str] | None = None, errors: list[str] | None = None
+    benchmarks_dir: Path, rule_map: dict[str, str] | None = None, errors: list[str] | None = None
 ) -> list[dict]:
     """One row per rule (sorted by total wall time, largest first); [] when no TSVs.
 
@@ -112,7 +112,7 @@ def collect(
     jobs = []
     for path in sorted(Path(benchmarks_dir).rglob("*.tsv")):
         try:
-            jobs.append(read_benchmark(path, benchmarks_dir, known_rules))
+            jobs.append(read_benchmark(path, Path(benchmarks_dir), rule_map))
         except (ValueError, OSError, UnicodeDecodeError) as err:
             if errors is None:
                 raise
