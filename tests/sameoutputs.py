@@ -4,7 +4,7 @@ Data stages must be byte-identical; numeric results (JSON/CSV/parquet/npy) must 
 a tight tolerance, since float reductions may be ordered differently on another process
 layout; everything else (figures, model files) must be byte-identical. The run manifest
 (``results/manifest.json``) records *where and when* a run happened, so only its config
-part is compared.
+part is compared, and timing fields inside JSON (``seconds``, ``*_per_s``, ...) are not.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 SKIP_DIRS = ("results/logs", "results/benchmarks", "results/bench")
+# JSON/model-metadata keys that record how long something took: no rerun reproduces them
+TIMING_KEYS = re.compile(r"(^|_)(seconds|secs|elapsed|duration|timestamp|wall_time|per_s)($|_)")
 MANIFEST = "results/manifest.json"
 RTOL, ATOL = 1e-6, 1e-9
 
@@ -113,8 +115,11 @@ def compare_file(
     return [f"{rel}: bytes differ ({actual.stat().st_size} vs {expected.stat().st_size} bytes)"]
 
 
-def compare_trees(actual_root: Path, expected_root: Path) -> tuple[list[str], list[str]]:
-    """(files compared, differences) between ``actual_root`` and ``expected_root`` results."""
+def compare_trees(
+    actual_root: Path, expected_root: Path, ignore: re.Pattern[str] = TIMING_KEYS
+) -> tuple[list[str], list[str]]:
+    """(files compared, differences) between ``actual_root`` and ``expected_root`` results;
+    JSON keys matching ``ignore`` (timings by default) are not compared."""
     actual_files = result_files(actual_root)
     expected_files = set(result_files(expected_root))
     problems = [
@@ -125,5 +130,5 @@ def compare_trees(actual_root: Path, expected_root: Path) -> tuple[list[str], li
     ]
     for rel in actual_files:
         if rel in expected_files:
-            problems += compare_file(rel, actual_root / rel, expected_root / rel)
+            problems += compare_file(rel, actual_root / rel, expected_root / rel, ignore)
     return actual_files, problems
