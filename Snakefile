@@ -5,7 +5,11 @@ planned, includes one rules file per branch and collects each enabled branch's f
 outputs in ``rule all`` (the default target).
 """
 
+from pathlib import Path
+
 from snakemake.utils import min_version, validate
+
+from clinssl.config_schema import referenced_sections, section
 
 min_version("9.19")
 
@@ -14,10 +18,10 @@ configfile: "config/config.yaml"
 
 
 validate(config, "config/config.schema.yaml")
-# validate() fills defaults only where it does not follow a $ref, i.e. not inside the branch
-# sections: validate each section against its own schema file too, so its defaults are filled.
-for _branch in ("icu", "ecg", "ppg", "stsae", "events"):
-    validate(config[_branch], f"config/schema/{_branch}.schema.yaml")
+# Defaults are filled only up to the first $ref (see clinssl.config_schema): validate each
+# referenced section (branch schemas, and sections they delegate further) against its file.
+for _keys, _schema_file in referenced_sections(Path(workflow.basedir, "config/config.schema.yaml")):
+    validate(section(config, _keys), str(_schema_file))
 
 
 report: "report/workflow.rst"
