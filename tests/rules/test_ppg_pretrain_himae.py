@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import torch
 
-from clinssl.data.ppg_dataset import WindowRows
-from clinssl.models.himae import (
-    HiMAE,
-    HiMAEConfig,
-    load_himae,
-    masked_mse,
-    minmax_scale,
-    random_patch_mask,
-)
+from clinssl.models.himae import load_himae
 
 OUT = "results/ppg/synthetic"
 
@@ -35,25 +26,15 @@ def test_ppg_pretrain_himae(runner, built_branch) -> None:
     assert history["n_train_windows"] == settings["max_train_windows"]
     assert len(history["epochs"]) == 2
     assert all(np.isfinite(e["train_loss"]) for e in history["epochs"])
-    assert np.isfinite(history["best_val_masked_mse"]) and history["best_epoch"] in (1, 2)
+    # it learns: masked MSE on train and on the fixed-mask val windows both fall
+    first, last = history["epochs"][0], history["epochs"][-1]
+    assert last["train_loss"] < first["train_loss"]
+    assert last["val_metric"] < first["val_metric"]
+    assert history["best_val_masked_mse"] == min(e["val_metric"] for e in history["epochs"])
     assert not runner.path(f"{OUT}/checkpoints/himae.ckpt").exists()  # removed after success
 
     encoder = load_himae(model_path, torch.device("cpu"))
     windows = np.load(runner.path(f"{OUT}/windows.npy"), mmap_mode="r")
-    # pretraining learned to fill masked patches: better than the same net untrained
-    table = pd.read_parquet(runner.path(f"{OUT}/windows.parquet"))
-    rows = np.flatnonzero(table["qc_pass"].to_numpy())[:64]
-    x = WindowRows(windows, rows, settings["input_fs"]).read(rows).unsqueeze(1)
-    x = minmax_scale(x)
-    cfg = encoder.model.config
-    mask = random_patch_mask(len(rows), cfg.seq_len, cfg.patch_len, cfg.mask_ratio,
-                             torch.Generator().manual_seed(0))  # fmt: skip
-    torch.manual_seed(0)
-    fresh = HiMAE(HiMAEConfig(**history["config"])).eval()
-    with torch.no_grad():
-        trained_mse = masked_mse(encoder.model(x * (1 - mask)), x, mask).item()
-        fresh_mse = masked_mse(fresh(x * (1 - mask)), x, mask).item()
-    assert trained_mse < 0.8 * fresh_mse
     z = encoder.encode(np.asarray(windows[:5]))
     assert z.shape == (5, settings["base_channels"] * 2 ** (settings["depth"] - 1))
     assert np.isfinite(z).all()

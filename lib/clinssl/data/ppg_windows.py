@@ -8,9 +8,10 @@ Contract (consumed by HiMAE pretraining, the PVC probe, the embedding cache and 
   Readers open it with ``np.load(mmap_mode="r")`` (:func:`open_windows`).
 * ``windows.parquet``: one row per row of ``windows.npy``, same order, columns
   ``subject_id, record, segment, window_index, start_time`` (s from record start),
-  ``age, sex``, the configured label columns (when a labels table is given), the QC scores
-  and flags of :mod:`clinssl.data.ppg_qc`, ``qc_pass`` and ``split`` (train/val/test,
-  patient-level, age-stratified).
+  ``age, sex``, the configured label columns (when a labels table is given; numeric labels
+  as float64, NaN where the table has no row for the window), the QC scores and flags of
+  :mod:`clinssl.data.ppg_qc`, ``qc_pass`` and ``split`` (train/val/test, patient-level,
+  age-stratified).
 
 Windows with no finite sample at all are excluded and counted (they carry no signal to
 store); every other rejected window is kept with its flags so that consumers choose.
@@ -98,7 +99,11 @@ def _join_labels(meta: pd.DataFrame, labels: pd.DataFrame | None, columns: list[
         if extra in joined:
             joined[demo] = joined[demo].where(joined[demo].notna(), joined[extra])
             joined = joined.drop(columns=extra)
-    return joined[[*meta.columns, *columns]]
+    joined = joined[[*meta.columns, *columns]]
+    for c in columns:
+        if pd.api.types.is_bool_dtype(joined[c]) or pd.api.types.is_numeric_dtype(joined[c]):
+            joined[c] = joined[c].astype(np.float64)
+    return joined
 
 
 def load_labels(path: str | os.PathLike[str] | None, columns: list[str]) -> pd.DataFrame | None:
@@ -119,6 +124,14 @@ def load_labels(path: str | os.PathLike[str] | None, columns: list[str]) -> pd.D
     if table.duplicated(list(KEY_COLUMNS)).any():
         raise WindowStoreError(f"{path}: duplicate (subject_id, record, window_index) rows")
     return table
+
+
+def _label_type(column: pd.Series) -> pa.DataType:
+    """Arrow type of a label column: numbers and booleans become float64 so that windows
+    the labels table does not cover hold NaN (missing), everything else a string."""
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return pa.float64()
+    return pa.string()
 
 
 def _schema(label_types: dict[str, pa.DataType]) -> pa.Schema:
@@ -155,12 +168,7 @@ def build_window_store(
     """
     npy_path, parquet_path = Path(npy_path), Path(parquet_path)
     label_columns = list(label_columns or [])
-    label_types = {}
-    if labels is not None:
-        label_types = {
-            c: pa.from_numpy_dtype(labels[c].dtype) if labels[c].dtype != object else pa.string()
-            for c in label_columns
-        }
+    label_types = {c: _label_type(labels[c]) for c in label_columns} if labels is not None else {}
     schema = _schema(label_types)
     exclusions = Exclusions()
     counts = {"windows_read": 0, "all_nan_excluded": 0}

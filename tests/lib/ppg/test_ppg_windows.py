@@ -94,3 +94,17 @@ def test_successor_index_respects_records_and_gaps() -> None:
     table = pd.DataFrame({"subject_id": ["a"] * 5 + ["b"], "record": ["r1", "r1", "r1", "r2", "r2", "r1"],
                           "window_index": [0, 1, 3, 0, 1, 0]})  # fmt: skip
     assert successor_index(table).tolist() == [1, -1, -1, 4, -1, -1]
+
+
+def test_windows_without_a_label_row_get_nan(corpus, tmp_path) -> None:
+    root, truth = corpus
+    partial = truth[truth["window_index"] % 2 == 0]
+    partial.to_parquet(tmp_path / "partial.parquet")
+    labels = load_labels(tmp_path / "partial.parquet", ["pvc"])
+    build_window_store({"format": "pulsedb", "root": str(root)}, tmp_path / "w.npy",
+                       tmp_path / "w.parquet", QCThresholds(), SPLITS, seed=1, labels=labels,
+                       label_columns=["pvc"])  # fmt: skip
+    table = pd.read_parquet(tmp_path / "w.parquet")
+    even = table["window_index"] % 2 == 0
+    assert table.loc[~even, "pvc"].isna().all() and table.loc[even, "pvc"].notna().all()
+    assert table["pvc"].dtype == np.float64
