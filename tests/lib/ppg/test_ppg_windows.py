@@ -26,7 +26,7 @@ SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("pulsedb")
     cfg = PPGCohortConfig(n_subjects=10, windows_per_subject=6, seed=2, nan_fraction=0.1)
-    truth = write_pulsedb_corpus(cfg, root, subset_subjects=0)
+    truth = write_pulsedb_corpus(cfg, root, subset_subjects=2)
     truth.to_parquet(root / "truth.parquet")
     return root, truth
 
@@ -108,3 +108,15 @@ def test_windows_without_a_label_row_get_nan(corpus, tmp_path) -> None:
     even = table["window_index"] % 2 == 0
     assert table.loc[~even, "pvc"].isna().all() and table.loc[even, "pvc"].notna().all()
     assert table["pvc"].dtype == np.float64
+
+
+def test_store_from_subset_files(corpus, tmp_path) -> None:
+    root, truth = corpus
+    spec = {"format": "pulsedb", "root": str(root), "subset_files": ["AAMI_Test"]}
+    report = build_window_store(spec, tmp_path / "w.npy", tmp_path / "w.parquet", QCThresholds(),
+                                SPLITS, seed=1, chunk_size=5)  # fmt: skip
+    table = read_windows_table(tmp_path / "w.parquet")
+    first_two = truth[truth["subject_id"].isin(sorted(truth["subject_id"].unique())[:2])]
+    assert report["n_windows"] == len(table) == len(first_two)
+    assert set(table["subject_id"]) == set(first_two["subject_id"])
+    assert (table.groupby("subject_id")["window_index"].min() == 0).all()
