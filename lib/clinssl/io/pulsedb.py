@@ -2,9 +2,8 @@
 
 Why h5py and not scipy.io: PulseDB ships MATLAB v7.3 files, which are HDF5; scipy reads only
 v5. MATLAB stores arrays column-major, so h5py sees every dimension reversed: the subset
-``Signals`` that MATLAB shows as (N, 3, 1250) is (1250, 3, N) in HDF5, and a 1-by-N struct
-array's field is an (N, 1)-shaped... in HDF5 an array of object references whose targets live
-in ``#refs#`` (reference §2).
+``Signals`` that MATLAB shows as (N, 3, 1250) is (1250, 3, N) in HDF5. Struct-array fields and
+cells are HDF5 datasets of object references whose targets live in ``#refs#`` (reference §2).
 
 Layouts read here:
 

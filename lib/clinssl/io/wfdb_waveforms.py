@@ -217,11 +217,13 @@ def write_mimic3_record(
             if name not in all_names:
                 all_names.append(name)
     lines = []
-    for i, seg in enumerate(segments, start=1):
+    number = 0
+    for seg in segments:
         if seg.signals is None:
             lines.append(f"~ {seg.length}")
             continue
-        name = f"{segment_prefix}_{i:04d}"
+        number += 1  # data segments are numbered consecutively; gaps have no file
+        name = f"{segment_prefix}_{number:04d}"
         sig_names = list(seg.signals)
         p_signal = np.column_stack([seg.signals[s] for s in sig_names]).astype(np.float64)
         wfdb.wrsamp(

@@ -52,7 +52,9 @@ def test_mimic3_windows_follow_the_record_timeline(tmp_path) -> None:
     assert nan_share == [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]  # gap, then segment without PLETH
     np.testing.assert_allclose(windows[1].signal, ppg1[L:], atol=1e-3)
     np.testing.assert_allclose(windows[4].signal, ppg2[:L], atol=1e-3)
-    assert windows[0].segment == "3544749_0002" or windows[0].segment.startswith("3544749_")
+    segments = [w.segment for w in windows]
+    assert segments == ["3544749_0001", "3544749_0001", "~", "3544749_0002", "3544749_0003",
+                        "3544749_0003"]  # fmt: skip
 
 
 def test_record_without_ppg_is_a_typed_exclusion(tmp_path) -> None:
@@ -69,7 +71,6 @@ def test_mimic4_pleth_keeps_125_hz_with_two_samples_per_frame(tmp_path) -> None:
     rec_dir = tmp_path / "waves" / "p100" / "p10014354" / "81739927"
     write_mimic4_record(rec_dir, "81739927",
                         {"II": np.zeros(4 * n_frames), "Pleth": pleth}, {"II": 4, "Pleth": 2})  # fmt: skip
-    assert "fmt" not in (rec_dir / "81739927.hea").read_text() or True
     assert " 516" in (rec_dir / "81739927.hea").read_text()  # FLAC
     write_records_file(tmp_path, ["waves/p100/p10014354/81739927/"])
     (record,) = list_records(tmp_path)
