@@ -1,0 +1,63 @@
+"""Encoders: shapes, masked pooling ignores unobserved hours, token cap and packing."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from clinssl.models.encoders import ENCODERS, ObservationTransformerEncoder, build_encoder
+
+D = 5
+
+
+def _batch(batch: int = 8, density: float = 0.3):
+    gen = torch.Generator().manual_seed(0)
+    mask = torch.rand(batch, 24, D, generator=gen) < density
+    mask[:, 0, 0] = True
+    return torch.randn(batch, 24, D, generator=gen) * mask, mask
+
+
+@pytest.mark.parametrize("name", sorted(ENCODERS))
+def test_every_encoder_pools_to_out_dim(name: str) -> None:
+    encoder = build_encoder(name, D, d_model=16) if name != "linear" else build_encoder(name, D)
+    values, mask = _batch()
+    out = encoder.eval()(values, mask)
+    assert out.shape == (8, encoder.out_dim)
+    assert torch.isfinite(out).all()
+
+
+def test_timestep_transformer_ignores_unobserved_hours() -> None:
+    torch.manual_seed(0)
+    encoder = build_encoder("transformer", D, d_model=16, d_ff=32).eval()
+    values, mask = _batch()
+    mask[:, 12:] = False
+    values = values * mask
+    base = encoder(values, mask)
+    # garbage values at unobserved hours are invisible to tokens that are never attended to
+    noisy = values.clone()
+    noisy[:, 12:] = 5.0
+    assert torch.allclose(encoder(noisy, mask), base, atol=1e-5)
+    tokens, valid = encoder.tokenize(values, mask)
+    assert tokens.shape == (8, 24, 16) and torch.equal(valid, mask.any(-1))
+
+
+def test_observation_transformer_caps_and_packs_tokens() -> None:
+    encoder = ObservationTransformerEncoder(D, d_model=16, max_tokens=10)
+    values, mask = _batch(density=0.5)
+    vals, feat, hour, keep = encoder.pack(values, mask)
+    assert vals.shape[1] == 10  # capped
+    # kept tokens are the most recent observations, in order, and equal the input values
+    for b in range(3):
+        flat = mask[b].flatten().nonzero().flatten()
+        recent = flat.flip(0)[:10]
+        assert torch.equal(hour[b] * D + feat[b], recent)
+        assert torch.equal(vals[b], values[b].flatten()[recent])
+    sparse = torch.zeros_like(mask)
+    sparse[:, 2, 1] = True
+    _, _, _, keep = ObservationTransformerEncoder(D, max_tokens=99).pack(values, sparse)
+    assert keep.shape[1] == 1  # packing: a batch is as long as its fullest stay
+
+
+def test_unknown_encoder_is_named() -> None:
+    with pytest.raises(ValueError, match="unknown encoder 'gru'"):
+        build_encoder("gru", D)
