@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 
 import numpy as np
 import torch
 
 from clinssl.models.himae import load_himae
+from snakerunner import snakemake_command
 
 OUT = "results/ppg/synthetic"
 
@@ -38,3 +43,36 @@ def test_ppg_pretrain_himae(runner, built_branch) -> None:
     z = encoder.encode(np.asarray(windows[:5]))
     assert z.shape == (5, settings["base_channels"] * 2 ** (settings["depth"] - 1))
     assert np.isfinite(z).all()
+
+
+def test_ppg_pretrain_himae_resumes_after_a_kill(runner, built_branch) -> None:
+    """SIGKILL the job after its first epoch: the checkpoint (not an output) survives and the
+    rerun continues from it instead of starting over."""
+    runner.config["ppg"]["himae"]["epochs"] = 3
+    runner.write_config(runner.config)
+    runner.stage(built_branch("ppg").workdir, [f"{OUT}/windows.npy", f"{OUT}/windows.parquet"])
+    targets = [f"{OUT}/himae/model.pt"]
+    cmd = snakemake_command("--directory", runner.workdir, "--configfile", runner.configfile,
+                            "--cores", "2", *targets, "--allowed-rules", "ppg_pretrain_himae")  # fmt: skip
+    log = open(runner.path("killed_run.log"), "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(cmd, cwd=runner.workdir, start_new_session=True, stdout=log,
+                            stderr=subprocess.STDOUT)  # fmt: skip
+    ckpt = runner.path(f"{OUT}/checkpoints/himae.ckpt")
+    deadline = time.monotonic() + 600
+    try:
+        while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)  # the whole job: snakemake and its script
+        proc.wait()
+        log.close()
+    output = runner.path("killed_run.log").read_text()
+    assert ckpt.exists(), f"no checkpoint was written before the kill:\n{output[-3000:]}"
+    assert not runner.path(f"{OUT}/himae/model.pt").exists()
+    runner.run(["--unlock"])  # the killed Snakemake left its lock behind
+    runner.run(targets, "--allowed-rules", "ppg_pretrain_himae", "--rerun-incomplete")
+    history = json.loads(runner.path(f"{OUT}/himae/history.json").read_text())
+    assert history["resumed_from_epoch"] >= 1
+    assert len(history["epochs"]) == 3
+    assert not ckpt.exists()
