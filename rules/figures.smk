@@ -23,3 +23,27 @@ rule figure_ppg_pvc_roc:
         "../envs/pipeline.yaml"
     script:
         "../workflow_scripts/ppg/figure_pvc_roc.py"
+
+
+rule figure_icu_paradigms:
+    """ICU paradigm comparison (first dataset of icu.run_datasets): headline metric per task,
+    paradigm and protocol × label fraction, sd over seeds; random-encoder probe as the floor."""
+    input:
+        summary=lambda wildcards: f"results/icu/{icu_datasets()[0]}/ssl/summary.csv",
+    output:
+        report(
+            "results/figures/icu_paradigms.png",
+            caption="../report/captions/figure_icu_paradigms.rst",
+            category="ICU",
+        ),
+    params:
+        dataset=lambda wildcards: icu_datasets()[0],
+    log:
+        "results/logs/figures/icu_paradigms.log",
+    benchmark:
+        "results/benchmarks/figures/icu_paradigms.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/icu_ssl/figure_paradigms.py"

@@ -1,0 +1,62 @@
+"""Rule icu_downstream: metrics of every task × fraction × protocol with CIs, predictions of
+the test stays; the planted severity is learned; a pretrained probe beats random init."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from clinssl.data.icu_labels import ICU_TASKS
+
+DATA = "results/icu/synthetic"
+INPUTS = [
+    f"{DATA}/{f}"
+    for f in ("values.npy", "mask.npy", "static.parquet", "labels.parquet", "metadata.json")
+] + [f"{DATA}/splits/seed0/{f}" for f in ("splits.parquet", "normalization.json")]
+
+
+def test_icu_downstream(runner, built_branch) -> None:
+    built = built_branch("icu")
+    runner.stage(built.workdir, [*INPUTS, f"{DATA}/ssl/mae/seed0/encoder.pt"])
+    targets = [
+        f"{DATA}/ssl/{p}/seed0/{f}"
+        for p in ("mae", "supervised", "random")
+        for f in ("metrics.parquet", "predictions.parquet")
+    ]
+    outputs = runner.run_rule("icu_downstream", targets)
+    metrics = pd.concat([pd.read_parquet(p) for p in outputs[0::2]], ignore_index=True)
+    predictions = pd.concat([pd.read_parquet(p) for p in outputs[1::2]], ignore_index=True)
+    ssl = runner.config["icu"]["ssl"]
+    fractions = set(ssl["downstream"]["label_fractions"] or [0.1, 1.0])
+    expected = {
+        ("mae", "linear_probe"), ("mae", "finetune"), ("supervised", "supervised"),
+        ("random", "linear_probe"),
+    }  # fmt: skip
+    assert set(zip(metrics["paradigm"], metrics["protocol"], strict=True)) == expected
+    for (paradigm, protocol), sub in metrics.groupby(["paradigm", "protocol"]):
+        assert set(sub["task"]) == set(ICU_TASKS), (paradigm, protocol)
+        assert set(sub["label_fraction"]) == fractions
+    binary = metrics[metrics["kind"] == "binary"]
+    assert set(binary["metric"]) == {"auroc", "auprc", "brier", "ece"}
+    assert set(metrics.loc[metrics["kind"] == "regression", "metric"]) == {"mae", "mse", "r2"}
+    assert binary["value"].between(0, 1).all()
+    assert (metrics["ci_low"] <= metrics["ci_high"]).all()
+    assert set(np.unique(metrics.loc[metrics["paradigm"] == "random", "encoder"])) == {
+        "mart",
+        "transformer",
+    }
+    # predictions are exactly the labeled test stays
+    splits = pd.read_parquet(runner.path(f"{DATA}/splits/seed0/splits.parquet"))
+    labels = pd.read_parquet(runner.path(f"{DATA}/labels.parquet")).merge(splits, on="stay_id")
+    test = labels[labels["split"] == "test"]
+    aki = predictions[(predictions["task"] == "aki_kdigo") & (predictions["protocol"] == "supervised")
+                      & (predictions["label_fraction"] == 1.0)]  # fmt: skip
+    assert set(aki["stay_id"]) == set(test.loc[test["aki_kdigo"].notna(), "stay_id"])
+    # planted truth on the tiny test cohort (looser than the default-data thresholds)
+    full = metrics[(metrics["label_fraction"] == 1.0) & (metrics["metric"] == "auroc")]
+    sup = full[full["protocol"] == "supervised"].set_index("task")["value"]
+    assert sup[["mortality_hospital", "aki_kdigo"]].mean() > 0.65, sup
+    probe = full[full["protocol"] == "linear_probe"]
+    mae_probe = probe[probe["paradigm"] == "mae"].set_index("task")["value"]
+    assert mae_probe[["mortality_hospital", "aki_kdigo"]].mean() > 0.65, mae_probe
+    assert runner.path("results/benchmarks/icu/ssl/downstream_synthetic_mae_seed0.tsv").exists()

@@ -1,0 +1,94 @@
+"""Every downstream protocol of one paradigm and seed: metrics (with bootstrap CIs) and
+test predictions.
+
+paradigm is an SSL paradigm (linear probe + fine-tune of its pretrained encoder),
+``supervised`` (same architecture from scratch) or ``random`` (linear probe of randomly
+initialised frozen encoders: the floor every SSL encoder must beat).
+"""
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from clinssl.data.icu_labels import ICU_TASKS
+from clinssl.eval.downstream import DownstreamConfig
+from clinssl.eval.icu_benchmark import run_protocols
+from clinssl.eval.icu_inputs import load_splits
+from clinssl.models.objectives import PARADIGM_ENCODER
+from clinssl.models.pretraining import fresh_encoder, rebuild_encoder
+from clinssl.train import load_model_file
+from clinssl.utils import atomic_path, setup_logging
+
+log = setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+paradigm, seed = snakemake.wildcards.paradigm, int(snakemake.wildcards.seed)
+ssl = snakemake.params.ssl
+ds = ssl["downstream"]
+config = DownstreamConfig(
+    **{
+        k: ds[k]
+        for k in (
+            "epochs",
+            "batch_size",
+            "finetune_lr",
+            "supervised_lr",
+            "weight_decay",
+            "patience",
+            "label_smoothing",
+            "head_hidden",
+            "head_dropout",
+            "probe_c_grid",
+            "probe_alpha_grid",
+        )
+    },
+    device=snakemake.params.device,
+)
+splits = load_splits(Path(snakemake.input.values).parent, seed)
+n_features = splits["train"].values.shape[2]
+tasks = {t: ICU_TASKS[t] for t in ds["tasks"]}
+
+
+def spec_of(name):
+    return {"name": name, "n_features": n_features, "kwargs": dict(ssl["encoders"].get(name, {}))}
+
+
+if paradigm in PARADIGM_ENCODER:
+    state, meta = load_model_file(snakemake.input.encoder[0])
+    protocols = ds["overrides"].get(paradigm, {}).get("protocols", ds["protocols"])
+    runs = [(meta["spec"], list(protocols), lambda s=meta["spec"]: rebuild_encoder(s, state))]
+elif paradigm == "supervised":
+    spec = spec_of(ssl["supervised_encoder"])
+    runs = [(spec, ["supervised"], lambda: fresh_encoder(spec, seed))]
+elif paradigm == "random":
+    names = sorted({PARADIGM_ENCODER[p] for p in ssl["paradigms"]})
+    runs = [
+        (spec_of(n), ["linear_probe"], lambda n=n: fresh_encoder(spec_of(n), seed)) for n in names
+    ]
+else:
+    raise ValueError(f"unknown downstream paradigm {paradigm!r}")
+
+metrics, predictions = [], []
+for spec, protocols, factory in runs:
+    m, p = run_protocols(
+        paradigm,
+        protocols,
+        factory,
+        spec["name"],
+        splits,
+        tasks,
+        ds["label_fractions"],
+        config,
+        seed,
+        n_resamples=ds["bootstrap_resamples"],
+        checkpoint_dir=snakemake.params.checkpoint_dir,
+    )
+    metrics.append(m)
+    predictions.append(p)
+for frame, path in (
+    (metrics, snakemake.output.metrics),
+    (predictions, snakemake.output.predictions),
+):
+    with atomic_path(path) as tmp:
+        pd.concat(frame, ignore_index=True).to_parquet(tmp, index=False)
+log.info("wrote %s and %s", snakemake.output.metrics, snakemake.output.predictions)

@@ -1,0 +1,58 @@
+"""Pretrain one ICU encoder with one SSL paradigm on one seed's training stays.
+
+Writes the encoder model file (weights + the spec that rebuilds it) and the per-epoch
+history. The resumable training checkpoint lives at params.checkpoint (not an output).
+"""
+
+from pathlib import Path
+
+import torch
+
+from clinssl.eval.icu_inputs import load_splits
+from clinssl.models.pretraining import encoder_spec, pretrain, pretrain_budget, subset_rows
+from clinssl.train import save_model_file
+from clinssl.utils import setup_logging, write_json
+
+log = setup_logging(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+paradigm, seed = snakemake.wildcards.paradigm, int(snakemake.wildcards.seed)
+ssl = snakemake.params.ssl
+
+train = load_splits(Path(snakemake.input.values).parent, seed, ("train",))["train"]
+budget, max_stays = pretrain_budget(ssl["pretrain"], paradigm, snakemake.params.device)
+rows = subset_rows(len(train.values), max_stays, seed, "pretrain", paradigm)
+spec = encoder_spec(paradigm, train.values.shape[2], ssl["encoders"])
+log.info(
+    "pretraining %s (%s) on %d of %d train stays, %s",
+    paradigm,
+    spec["name"],
+    len(rows),
+    len(train.values),
+    budget,
+)
+encoder, result = pretrain(
+    paradigm,
+    train.values[rows],
+    train.mask[rows],
+    spec,
+    ssl["objectives"].get(paradigm, {}),
+    budget,
+    seed,
+    checkpoint_path=snakemake.params.checkpoint,
+)
+Path(snakemake.params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+meta = {
+    "paradigm": paradigm,
+    "seed": seed,
+    "spec": spec,
+    "objective": ssl["objectives"].get(paradigm, {}),
+    "budget": vars(budget),
+    "n_stays": int(len(rows)),
+    "pretrain_samples_seen": int(len(rows) * budget.epochs),
+}
+save_model_file(snakemake.output.model, encoder, meta)
+write_json(
+    snakemake.output.history,
+    {**meta, "history": result.history, "resumed_from_epoch": result.resumed_from_epoch},
+)
+log.info("wrote %s", snakemake.output.model)
