@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from snakerunner import SNAKEFILE, WorkflowRunner, parse_job_stats, snakemake_command
+from snakerunner import (
+    REPO_ROOT,
+    SNAKEFILE,
+    WorkflowRunner,
+    parse_job_stats,
+    snakemake_command,
+)
 
 
 @dataclass
@@ -20,6 +26,8 @@ class PlannedJob:
     resources: dict[str, Any] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
+    benchmark: str | None = None
+    inputs: list[str] = field(default_factory=list)
 
     @property
     def gpu(self) -> int:
@@ -48,13 +56,17 @@ def parse_planned(text: str) -> list[PlannedJob]:
     jobs = []
     for match in _BLOCK.finditer(text):
         body = match["body"]
-        resources, outputs, logs = (_field(body, k) for k in ("resources", "output", "log"))
+        resources, outputs, logs, bench, inputs = (
+            _field(body, k) for k in ("resources", "output", "log", "benchmark", "input")
+        )
         jobs.append(
             PlannedJob(
                 match["rule"],
                 _parse_resources(resources) if resources else {},
                 outputs.split(", ") if outputs else [],
                 logs.split(", ") if logs else [],
+                bench,
+                inputs.split(", ") if inputs else [],
             )
         )
     return jobs
@@ -90,3 +102,16 @@ def scheduled(runner: WorkflowRunner, targets: list[str] = (), *extra: str) -> d
     """
     proc = runner.run(list(targets), "--dry-run", "--quiet=rules", *extra)
     return parse_job_stats(proc.stdout + proc.stderr)
+
+
+def local_rules(rules_dir: Path = REPO_ROOT / "rules") -> set[str]:
+    """Rules marked ``localrule: True`` (or listed in ``localrules:``) in ``rules/*.smk``."""
+    local: set[str] = set()
+    for smk in sorted(rules_dir.glob("*.smk")):
+        text = smk.read_text()
+        for match in re.finditer(r"^(?:rule|checkpoint) (\w+):\n((?:[ \t]+.*\n|\n)*)", text, re.M):
+            if re.search(r"^[ \t]+localrule:\s*True", match.group(2), re.M):
+                local.add(match.group(1))
+        for match in re.finditer(r"^localrules:\s*(.+)$", text, re.M):
+            local |= {name.strip() for name in match.group(1).split(",") if name.strip()}
+    return local | {"all"}
