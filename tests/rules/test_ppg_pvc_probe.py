@@ -1,4 +1,5 @@
-"""Rule ppg_pvc_probe: grouped-CV probe recovers a planted signal, and not a null one."""
+"""Rule ppg_pvc_probe: the grouped-CV probe recovers a signal planted in the embedding (the
+null case, no signal → AUC CI covering 0.5, is checked in tests/lib/ppg/test_ppg_probe.py)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,3 @@ def test_ppg_pvc_probe(runner, built_branch) -> None:
     assert lo <= metrics["roc_auc"] <= hi
     # every subject's windows are predicted by a model that never saw that subject
     assert (pred.groupby("subject")["fold"].nunique() == 1).all()
-
-
-def test_ppg_pvc_probe_null_embedding(runner, built_branch) -> None:
-    built = built_branch("ppg")
-    n = len(pd.read_parquet(built.path(f"{OUT}/windows.parquet")))
-    metrics, _ = _run_with_z(runner, built, np.random.default_rng(1).normal(size=(n, 16)))
-    lo, hi = metrics["roc_auc_ci"]
-    assert lo < 0.5 + 0.05 and metrics["roc_auc"] < 0.75
