@@ -27,7 +27,7 @@ def test_icu_downstream(runner, built_branch) -> None:
     metrics = pd.concat([pd.read_parquet(p) for p in outputs[0::2]], ignore_index=True)
     predictions = pd.concat([pd.read_parquet(p) for p in outputs[1::2]], ignore_index=True)
     ssl = runner.config["icu"]["ssl"]
-    fractions = set(ssl["downstream"]["label_fractions"] or [0.1, 1.0])
+    fractions = set(ssl["downstream"].get("label_fractions", [0.1, 1.0]))
     expected = {
         ("mae", "linear_probe"), ("mae", "finetune"), ("supervised", "supervised"),
         ("random", "linear_probe"),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -322,5 +322,3 @@ def finetune(
         detail={"epochs_run": result.epochs_run},
     )
 
-
-EncoderFactory = Callable[[], nn.Module]
