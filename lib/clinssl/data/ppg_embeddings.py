@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from clinssl.data.ppg_augment import AugmentConfig, augment_rows
-from clinssl.data.ppg_windows import TARGET_FS, successor_index
+from clinssl.data.ppg_windows import TARGET_FS, drop_resident, successor_index
 from clinssl.utils.atomic import atomic_path
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,8 @@ def write_embedding_cache(
             encode_seconds += time.perf_counter() - t0
             if (start // batch_size) % 20 == 0:
                 log.info("encoded %d/%d windows", stop, n)
+                for arr in (windows, z, za):  # keep peak RSS flat on large stores
+                    drop_resident(arr)
         for arr in (z, za):
             if not np.isfinite(arr).all():
                 raise FloatingPointError("encoder produced non-finite embeddings")
