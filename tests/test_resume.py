@@ -51,14 +51,24 @@ def epoch_records(log: Path) -> list[tuple[int, int, float]]:
 
 
 def training_job(built: WorkflowRunner) -> tuple[PlannedJob, float]:
-    """The first training job of the test DAG and its seconds per epoch."""
+    """The training job of the test DAG with the fastest epochs, and its seconds per epoch.
+
+    Only jobs that train one model (a single ``epoch 1/N`` run in their log) qualify: in a
+    job that fits several models one after another the earlier ones are already done.
+    """
+    candidates = []
     for job in planned_jobs(built.workdir, built.configfile):
-        if job.gpu and job.logs and (records := epoch_records(built.path(job.logs[0]))):
-            return job, max(sum(r[2] for r in records) / len(records), 1e-3)
-    pytest.fail(
-        "the test DAG has no training rule (a gpu=1 rule whose log shows 'epoch k/N' lines "
-        "of clinssl.train.loop): switch a branch with one on in config/test.yaml"
-    )
+        records = epoch_records(built.path(job.logs[0])) if job.gpu and job.logs else []
+        if records and sum(r[0] == 1 for r in records) == 1:
+            seconds = max(sum(r[2] for r in records) / len(records), 1e-3)
+            candidates.append((seconds, job.rule, job))
+    if not candidates:
+        pytest.fail(
+            "the test DAG has no training rule (a gpu=1 rule whose log shows one run of "
+            "'epoch k/N' lines of clinssl.train.loop): switch a branch with one on"
+        )
+    seconds, _, job = min(candidates, key=lambda c: (c[0], c[1]))
+    return job, seconds
 
 
 def with_epochs(config: dict[str, Any], branch: str, epochs: int) -> dict[str, Any]:
