@@ -94,7 +94,9 @@ class WorkflowRunner:
         timeout: float = 1800,
     ) -> subprocess.CompletedProcess[str]:
         """Run Snakemake on ``targets``; raise with its output when ``check`` and it fails."""
+        # targets first: several options take multiple values and would swallow them
         cmd = snakemake_command(
+            *targets,
             "--directory",
             self.workdir,
             "--configfile",
@@ -103,7 +105,6 @@ class WorkflowRunner:
             str(cores),
             "--show-failed-logs",
             *extra,
-            *targets,
             snakefile=self.snakefile,
         )
         env = {**os.environ, "PYTHONHASHSEED": "0"}

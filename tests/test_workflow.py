@@ -31,8 +31,10 @@ def test_full_dag_dry_run(tmp_path, config_name: str) -> None:
 def test_disabled_branch_contributes_no_jobs(tmp_path) -> None:
     config = load_test_config()
     config["branches"] = {b: False for b in config["branches"]}
-    jobs = WorkflowRunner(tmp_path, config).dry_run()
-    assert jobs == {"all": 1, "write_run_manifest": 1}
+    runner = WorkflowRunner(tmp_path, config)
+    assert runner.dry_run() == {"all": 1, "write_run_manifest": 1}
+    # an explicit target plans only what it needs (targets are not swallowed by options)
+    assert runner.dry_run(["results/manifest.json"]) == {"write_run_manifest": 1}
 
 
 @pytest.mark.parametrize("config_name", ["config.yaml", "test.yaml"])
