@@ -262,7 +262,7 @@ def _assemble_parquet(meta_tmp: Path, parquet_path: Path, split: pd.Series) -> d
     flag_counts = dict.fromkeys([*QC_FLAG_COLUMNS, "qc_pass"], 0)
     per_split: dict[str, dict[str, Any]] = {}
     with atomic_path(parquet_path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
-        for batch in source.iter_batches(batch_size=65536):
+        for batch in source.iter_batches(batch_size=4096):  # bounded, as the chunks
             frame = batch.to_pandas()
             frame["split"] = split.loc[frame["subject_id"]].to_numpy()
             for col in flag_counts:
