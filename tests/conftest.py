@@ -3,6 +3,7 @@ whole ``config/test.yaml`` DAG has run once per session (for staging upstream in
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,15 +34,24 @@ BRANCHES = ("icu", "ecg", "ppg", "stsae", "events")
 
 @pytest.fixture(scope="session")
 def built_branch(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., WorkflowRunner]:
-    """Factory: ``built_branch("icu")`` returns a workdir where the test-config DAG of just
-    those branches has run (once per session per branch set). Per-rule tests ``stage`` their
-    inputs from it, so each branch's tests do not depend on the other branches."""
+    """Factory: ``built_branch("icu")`` returns a workdir where the test-config DAG including
+    those branches has run (once per session). Per-rule tests ``stage`` their inputs from it.
+
+    By default every request is served by ONE build of all branches enabled in
+    ``config/test.yaml`` (the whole suite builds the test DAG once, which keeps CI fast).
+    ``CLINSSL_TEST_ISOLATED_BRANCHES=1`` builds just the requested branches instead, for
+    working on one branch while another is broken.
+    """
     cache: dict[tuple[str, ...], WorkflowRunner] = {}
+    enabled = tuple(sorted(b for b, on in load_test_config()["branches"].items() if on))
+    isolated = os.environ.get("CLINSSL_TEST_ISOLATED_BRANCHES", "") not in ("", "0")
 
     def build(*branches: str) -> WorkflowRunner:
         key = tuple(sorted(set(branches)))
         unknown = set(key) - set(BRANCHES)
         assert not unknown, f"unknown branches {unknown}"
+        if not isolated and set(key) <= set(enabled):
+            key = enabled
         if key not in cache:
             config = load_test_config()
             config["branches"] = {b: b in key for b in BRANCHES}
@@ -55,9 +65,8 @@ def built_branch(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Work
 
 
 @pytest.fixture(scope="session")
-def built_workspace(tmp_path_factory: pytest.TempPathFactory) -> WorkflowRunner:
+def built_workspace(built_branch: Callable[..., WorkflowRunner]) -> WorkflowRunner:
     """The full test-config DAG, run once per session. Per-rule tests ``stage`` their inputs
     from here, so upstream rules are not re-run by every test."""
-    built = WorkflowRunner(tmp_path_factory.mktemp("built") / "work")
-    built.run()
-    return built
+    enabled = [b for b, on in load_test_config()["branches"].items() if on]
+    return built_branch(*enabled)
