@@ -11,8 +11,7 @@ Training checkpoints (resume after a kill) live in results/icu/<dataset>/checkpo
 no rule declares as output. Helper input functions are lambdas (no defs in this file).
 """
 
-# icu.ssl is a $ref inside the icu schema, where validate() fills no defaults: fill them here
-validate(config["icu"]["ssl"], "../config/schema/icu_ssl.schema.yaml")
+# icu.ssl's defaults are filled by the Snakefile (clinssl.config_schema walks nested $refs)
 ICU_SSL = config["icu"]["ssl"]
 # what each step depends on (so that e.g. a fairness setting does not rerun pretraining)
 ICU_SSL_PRETRAIN_PARAMS = {k: ICU_SSL[k] for k in ("pretrain", "encoders", "objectives")}
