@@ -1,41 +1,21 @@
-"""Rule ppg_embed: the embedding cache contract, for HiMAE and for a PaPaGei stand-in."""
+"""Rule ppg_embed: the embedding cache contract, for HiMAE and for the PaPaGei stand-in of
+``tests/ppg_standins.py``."""
 
 from __future__ import annotations
 
 import json
-import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from ppg_standins import write_papagei_clone
 
 from clinssl.data.ppg_windows import successor_index
 from clinssl.models.papagei import PaPaGeiEncoder, load_papagei
 
 OUT = "results/ppg/synthetic"
 FILES = ("z.npy", "z_aug.npy", "next_index.npy", "embeddings.json")
-
-STAND_IN = textwrap.dedent(
-    '''
-    """Stand-in with PaPaGei's ResNet1DMoE call signature and 4-tuple forward."""
-    import torch
-    from torch import nn
-
-
-    class ResNet1DMoE(nn.Module):
-        def __init__(self, in_channels, base_filters, kernel_size, stride, groups, n_block,
-                     n_classes, n_experts=2, **kwargs):
-            super().__init__()
-            self.first_block_conv = nn.Conv1d(in_channels, base_filters, kernel_size, stride)
-            self.dense = nn.Linear(base_filters, n_classes)
-
-        def forward(self, x):
-            out = torch.relu(self.first_block_conv(x)).mean(dim=-1)
-            out_class = self.dense(out)
-            return out_class, out_class[:, :1], out_class[:, 1:2], out
-    '''
-)
 
 
 def _check_cache(runner, encoder: str, dim: int) -> dict:
@@ -76,20 +56,8 @@ def test_ppg_embed(runner, built_branch) -> None:
 @pytest.fixture
 def papagei_clone(tmp_path):
     repo = tmp_path / "papagei-foundation-model"
-    (repo / "models").mkdir(parents=True)
-    (repo / "models" / "__init__.py").write_text("")
-    (repo / "models" / "resnet.py").write_text(STAND_IN)
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("standin", repo / "models" / "resnet.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    torch.manual_seed(0)
-    model = module.ResNet1DMoE(1, 32, 3, 2, 1, 18, 512, 3)
     weights = repo / "weights" / "papagei_s.pt"
-    weights.parent.mkdir()
-    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, weights)  # DDP keys
-    return repo, weights, model
+    return repo, weights, write_papagei_clone(repo, weights)
 
 
 def test_ppg_embed_papagei_stand_in(runner, built_branch, papagei_clone) -> None:

@@ -1,46 +1,19 @@
-"""PaPaGei wrapper with a stand-in model of the same call signature (built here)."""
+"""PaPaGei wrapper with a stand-in model of the same call signature (``tests/ppg_standins.py``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
+from ppg_standins import write_papagei_clone
 
-from clinssl.models.papagei import PAPAGEI_S_KWARGS, PaPaGeiEncoder, load_papagei, preprocess
-
-STAND_IN = """
-import torch
-from torch import nn
-
-
-class ResNet1DMoE(nn.Module):
-    def __init__(self, in_channels, base_filters, kernel_size, stride, groups, n_block,
-                 n_classes, n_experts=2, downsample_gap=2, increasefilter_gap=4, use_bn=True,
-                 use_do=True, verbose=False, use_projection=False):
-        super().__init__()
-        self.first_block_conv = nn.Conv1d(in_channels, base_filters, kernel_size, stride)
-        self.dense = nn.Linear(base_filters, n_classes)
-
-    def forward(self, x):
-        out = torch.relu(self.first_block_conv(x)).mean(dim=-1)
-        out_class = self.dense(out)
-        return out_class, out_class.sum(1, keepdim=True), out_class.mean(1, keepdim=True), out
-"""
+from clinssl.models.papagei import PaPaGeiEncoder, load_papagei, preprocess
 
 
 @pytest.fixture
 def clone(tmp_path):
-    repo = tmp_path / "papagei"
-    (repo / "models").mkdir(parents=True)
-    (repo / "models" / "__init__.py").write_text("")
-    (repo / "models" / "resnet.py").write_text(STAND_IN)
-    namespace: dict = {}
-    exec(STAND_IN, namespace)  # noqa: S102 - the stand-in defined above
-    torch.manual_seed(0)
-    ref = namespace["ResNet1DMoE"](**PAPAGEI_S_KWARGS)
-    weights = tmp_path / "papagei_s.pt"
-    torch.save({f"module.{k}": v for k, v in ref.state_dict().items()}, weights)
-    return repo, weights, ref
+    repo, weights = tmp_path / "papagei", tmp_path / "papagei_s.pt"
+    return repo, weights, write_papagei_clone(repo, weights)
 
 
 def test_loads_weights_with_ddp_prefix_and_returns_output_zero(clone) -> None:

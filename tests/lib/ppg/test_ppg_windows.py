@@ -120,3 +120,39 @@ def test_store_from_subset_files(corpus, tmp_path) -> None:
     assert report["n_windows"] == len(table) == len(first_two)
     assert set(table["subject_id"]) == set(first_two["subject_id"])
     assert (table.groupby("subject_id")["window_index"].min() == 0).all()
+
+
+def _segment_corpus(root, signals):
+    from clinssl.io.pulsedb import write_segment_file
+
+    path = root / "Segment_Files" / "PulseDB_MIMIC" / "p000042.mat"
+    path.parent.mkdir(parents=True)
+    n = signals.shape[0]
+    write_segment_file(path, "p000042", ["2150-01-01-00-00"] * n, list(range(1, n + 1)),
+                       signals, signals, age=55.0, sex="F", fs=125.0)  # fmt: skip
+    return root
+
+
+def test_all_nan_windows_are_counted_exclusions(tmp_path) -> None:
+    t = np.arange(1250) / 125.0
+    x = np.tile(np.sin(2 * np.pi * 1.2 * t) + 2.0, (5, 1))
+    x[[1, 3]] = np.nan  # no sample at all in windows 2 and 4
+    x[4, :100] = np.nan  # a partial gap stays (flagged by its nan_fraction)
+    root = _segment_corpus(tmp_path / "raw", x)
+    report = build_window_store({"format": "pulsedb", "root": str(root)}, tmp_path / "w.npy",
+                                tmp_path / "w.parquet", QCThresholds(), SPLITS, seed=0)  # fmt: skip
+    assert report["windows_read"] == 5 and report["all_nan_excluded"] == 2
+    assert report["n_windows"] == 3
+    table = read_windows_table(tmp_path / "w.parquet", open_windows(tmp_path / "w.npy").shape[0])
+    assert table["segment"].tolist() == ["1", "3", "5"]
+    assert np.isfinite(open_windows(tmp_path / "w.npy")).all()
+    assert table["nan_fraction"].tolist() == pytest.approx([0.0, 0.0, 100 / 1250])
+
+
+def test_a_dataset_of_only_all_nan_windows_is_a_clear_error(tmp_path) -> None:
+    root = _segment_corpus(tmp_path / "raw", np.full((3, 1250), np.nan))
+    with pytest.raises(WindowStoreError, match=r"no usable PPG windows.*read 3, all-NaN 3"):
+        build_window_store({"format": "pulsedb", "root": str(root)}, tmp_path / "w.npy",
+                           tmp_path / "w.parquet", QCThresholds(), SPLITS, seed=0)  # fmt: skip
+    assert not (tmp_path / "w.npy").exists() and not (tmp_path / "w.parquet").exists()
+    assert not list(tmp_path.glob(".w.*"))  # no temporary left behind

@@ -92,3 +92,38 @@ def test_wrong_subset_shape_is_named(tmp_path) -> None:
         f.create_group("Subset").create_dataset("Signals", data=np.zeros((1000, 3, 2)))
     with pytest.raises(PulseDBFormatError, match=r"Subset\.Signals.*\(1000, 3, 2\)"):
         next(iter_subset_file(path))
+
+
+def test_missing_top_level_struct_is_named(tmp_path) -> None:
+    path = tmp_path / "p012345.mat"
+    _segment_file(path)
+    with h5py.File(path, "a") as f:
+        del f["Subj_Wins"]
+    with pytest.raises(
+        PulseDBFormatError, match=r"p012345\.mat.*missing top-level struct 'Subj_Wins'"
+    ):
+        read_segment_file(path)
+
+
+def test_missing_subset_field_is_named(tmp_path) -> None:
+    path = tmp_path / "Train_Subset.mat"
+    sig = np.zeros((2, 3, 1250))
+    write_subset_file(path, sig, ["p000001_0"] * 2, np.array([50.0, 50.0]), ["F", "F"])
+    with h5py.File(path, "a") as f:
+        del f["Subset"]["Gender"]
+    with pytest.raises(
+        PulseDBFormatError, match=r"Train_Subset\.mat.*'Subset' has no field 'Gender'"
+    ):
+        next(iter_subset_file(path))
+
+
+def test_windows_of_different_lengths_are_named(tmp_path) -> None:
+    path = tmp_path / "p012345.mat"
+    _segment_file(path)
+    with h5py.File(path, "a") as f:  # window 2's PPG_Raw target replaced by a shorter one
+        ref = f["Subj_Wins"]["PPG_Raw"][0][2]
+        name = f[ref].name
+        del f[name]
+        f.create_dataset(name, data=np.zeros((900, 1)))
+    with pytest.raises(PulseDBFormatError, match=r"'PPG_Raw' window 2 has 900 samples.*1250"):
+        read_segment_file(path)
