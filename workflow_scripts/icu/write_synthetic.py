@@ -14,6 +14,7 @@ spec = SyntheticICUSpec(
     stays_per_part=int(opts["stays_per_part"]),
     seed=int(snakemake.params.seed),
     elderly_hidden_risk_sd=float(opts["elderly_hidden_risk_sd"]),
+    **{k: float(v) for k, v in (opts.get("planted") or {}).items()},
 )
 write_ricu_export(snakemake.output.ricu, spec)
 write_yaib_cohorts(snakemake.output.ricu, snakemake.output.yaib)

@@ -170,7 +170,7 @@ def embed(
 
 def _primary(kind: str, y: np.ndarray, score: np.ndarray) -> float:
     name, _ = PRIMARY_METRIC[kind]
-    return float(metric_values(kind, y, score)[name][0])
+    return float(metric_values(kind, y, score, name)[name][0])
 
 
 def linear_probe(
@@ -321,4 +321,3 @@ def finetune(
         n_train=len(train),
         detail={"epochs_run": result.epochs_run},
     )
-

@@ -258,11 +258,14 @@ def paired_vs_supervised(
         metric, higher = PRIMARY_METRIC[kind]
         sign = 1.0 if higher else -1.0
         a, b = merged["y_score"].to_numpy(float), merged["y_score_sup"].to_numpy(float)
-        diff = sign * (metric_values(kind, y, a)[metric][0] - metric_values(kind, y, b)[metric][0])
+        diff = sign * (
+            metric_values(kind, y, a, metric)[metric][0]
+            - metric_values(kind, y, b, metric)[metric][0]
+        )
         idx = bootstrap_indices(len(y), n_resamples, derive_seed(int(seed), "paired", task))
         boot = sign * (
-            metric_values(kind, y[idx], a[idx])[metric]
-            - metric_values(kind, y[idx], b[idx])[metric]
+            metric_values(kind, y[idx], a[idx], metric)[metric]
+            - metric_values(kind, y[idx], b[idx], metric)[metric]
         )
         boot = boot[np.isfinite(boot)]
         alpha = (1 - confidence) / 2

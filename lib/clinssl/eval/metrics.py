@@ -107,17 +107,23 @@ def _regression(y: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
     return {"mae": np.abs(err).mean(axis=1), "mse": mse, "r2": r2}
 
 
-def metric_values(kind: str, y: np.ndarray, score: np.ndarray) -> dict[str, np.ndarray]:
-    """Every metric of a task ``kind`` ('binary' | 'regression') per row of ``(R, n)`` inputs."""
+def metric_values(
+    kind: str, y: np.ndarray, score: np.ndarray, only: str | None = None
+) -> dict[str, np.ndarray]:
+    """Every metric of a task ``kind`` ('binary' | 'regression') per row of ``(R, n)`` inputs.
+
+    ``only`` computes just that metric (a paired bootstrap of the primary metric need not
+    pay for the other three on every resample)."""
     if kind == "binary":
-        return {
-            "auroc": auroc(y, score),
-            "auprc": auprc(y, score),
-            "brier": brier(y, score),
-            "ece": ece(y, score),
-        }
+        functions = {"auroc": auroc, "auprc": auprc, "brier": brier, "ece": ece}
+        if only is not None:
+            if only not in functions:
+                raise ValueError(f"unknown binary metric {only!r}; known: {sorted(functions)}")
+            functions = {only: functions[only]}
+        return {name: fn(y, score) for name, fn in functions.items()}
     if kind == "regression":
-        return _regression(y, score)
+        values = _regression(y, score)
+        return values if only is None else {only: values[only]}
     raise ValueError(f"task kind must be 'binary' or 'regression', got {kind!r}")
 
 

@@ -1,20 +1,30 @@
 """Synthetic ICU cohort written as a ricu export (and as YAIB cohorts) with planted truth.
 
 Why: the embedded default must run the ICU branch end to end with metrics that mean
-something. Every stay has a latent severity trajectory (baseline + slope + AR(1) noise) that
-drives vitals and labs in the first 24 h, so the planted outcomes are learnable from the
-input window:
+something. Every stay has a latent severity trajectory (a level at hour 12 + a slope per
+24 h + AR(1) noise) that drives vitals and labs, so the planted outcomes are learnable from
+the 24-h input window:
 
-* in-hospital death (~10 %) with a risk that rises with severity, its slope and age, and a
-  death time that comes earlier for riskier stays (so some deaths fall in hours 24–48);
-  about a quarter of deaths are date-only (``patients.dod``-style), a few patients die
-  after hospital discharge;
-* KDIGO AKI (~15 %): creatinine rises from a per-stay baseline from an onset in 10–40 h
+* in-hospital death (~10 %) with a risk driven mostly by the *direction* of the trajectory
+  (deteriorating vs recovering) and only weakly by the level, plus age; the death time comes
+  earlier for riskier stays (so some deaths fall in hours 24–48); about a quarter of deaths
+  are date-only (``patients.dod``-style), a few patients die after hospital discharge.
+  Why the direction: the mean of per-hour features over the window (what a randomly
+  initialised encoder's pooled embedding exposes to a linear probe) carries the level but not
+  the sign of the slope, which only a representation that models the time series' dynamics
+  makes linearly readable, so the SSL-vs-random-encoder probe comparison measures something;
+  hand-crafted trend features (last − first) and supervised training also recover it;
+* KDIGO AKI (~15 %): creatinine rises from a per-stay baseline from an onset in 6–34 h
   (urine output falls and BUN rises with it);
 * ICU length of stay that grows with severity (some stays are shorter than 24 h and
   are excluded by the ingestion's cohort filter);
 * a planted subgroup effect: patients aged 80+ carry extra risk that is *not* visible in
   their time series, so a model is less accurate for them (fairness metrics find a gap).
+
+Nuisance that carries no outcome information: per-stay, per-concept baseline offsets
+(``stay_offset_sd``), hourly measurement noise, and severity-independent measurement rates
+(``observation_severity_coupling`` 0) so that missingness does not leak the outcome.
+Every knob is a field of :class:`SyntheticICUSpec` (config ``icu.synthetic.planted``).
 
 The export has exactly the layout of ``workflow_scripts/icu/extract_with_ricu.R``:
 ``timeseries/part_XXXX.parquet`` (stay_id, hour, concept, ``<concept>_mask``),
@@ -55,6 +65,25 @@ class SyntheticICUSpec:
     stays_per_part: int = 1000
     seed: int = 0
     elderly_hidden_risk_sd: float = 1.5
+    #: spread of the per-stay severity slope (per 24 h) and its weight in the mortality risk
+    slope_sd: float = 1.0
+    mortality_slope_weight: float = 1.5
+    #: weight of the severity level (at ``slope_center_hour``) in the mortality risk
+    mortality_level_weight: float = 0.3
+    #: hour at which ``severity0`` is the stay's level (0 = admission)
+    slope_center_hour: float = 12.0
+    #: steepness of the mortality link (log-odds per unit of risk); the intercept is solved
+    #: so that the expected in-hospital mortality equals ``mortality_rate``
+    mortality_link: float = 2.5
+    mortality_rate: float = 0.10
+    #: per-stay, per-concept baseline offset (in concept SDs): patient-specific nuisance that
+    #: persists over the stay and carries no outcome information
+    stay_offset_sd: float = 0.3
+    #: scale of every concept's severity loading (how loudly each measurement reflects the
+    #: latent severity; smaller = the state must be pooled from many noisy channels)
+    severity_loading: float = 1.0
+    #: how strongly severity raises measurement frequency (log rate per unit severity)
+    observation_severity_coupling: float = 0.0
     #: export every stay's full horizon (rows after ICU discharge stay empty); for the
     #: "N stays x 72 h" ingestion benchmark, where each stay must contribute 72 rows
     pad_to_horizon: bool = False
@@ -76,6 +105,18 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def _intercept_for_rate(logit: np.ndarray, rate: float) -> float:
+    """The intercept ``b`` with ``mean(sigmoid(b + logit)) == rate`` (bisection; monotone in b).
+
+    Why: the planted risk model's weights are config knobs; solving the intercept keeps the
+    outcome's prevalence where the config says whatever the weights are."""
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if _sigmoid(mid + logit).mean() < rate else (lo, mid)
+    return 0.5 * (lo + hi)
+
+
 def generate_cohort(spec: SyntheticICUSpec) -> pd.DataFrame:
     """Per-stay latent parameters and planted outcomes (the content of ``truth.parquet``)."""
     rng = np.random.default_rng(np.random.SeedSequence([spec.seed, 1]))
@@ -90,10 +131,16 @@ def generate_cohort(spec: SyntheticICUSpec) -> pd.DataFrame:
     age = age_p[patient_of_stay]
     elderly = age >= 80
     s0 = rng.normal(0, 1, n) + 0.01 * (age - 64)
-    slope = rng.normal(0, 0.5, n)
+    slope = rng.normal(0, spec.slope_sd, n)
     hidden = rng.normal(0, 1, n) * np.where(elderly, spec.elderly_hidden_risk_sd, 0.3)
-    risk = s0 + 0.8 * slope + 0.015 * (age - 64) + hidden
-    died = rng.random(n) < _sigmoid(-3.4 + 1.8 * risk)
+    risk = (
+        spec.mortality_level_weight * s0
+        + spec.mortality_slope_weight * slope
+        + 0.015 * (age - 64)
+        + hidden
+    )
+    logit = spec.mortality_link * risk
+    died = rng.random(n) < _sigmoid(_intercept_for_rate(logit, spec.mortality_rate) + logit)
     death_hours = 4 + rng.gamma(1.5, 45 * np.exp(-0.7 * (risk - 1.5)))
     # ICU discharge: survivors by a severity-dependent LOS; most deaths happen in the ICU
     los_hours = 24 * np.exp(rng.normal(np.log(2.2) + 0.3 * s0 + 0.2 * slope, 0.6))
@@ -140,8 +187,10 @@ def generate_cohort(spec: SyntheticICUSpec) -> pd.DataFrame:
     )
 
 
-def _severity_paths(part: pd.DataFrame, hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Latent severity (n, L) = baseline + slope·t/24 + AR(1) noise."""
+def _severity_paths(
+    part: pd.DataFrame, hours: np.ndarray, rng: np.random.Generator, center: float = 0.0
+) -> np.ndarray:
+    """Latent severity (n, L) = level + slope·(t − center)/24 + AR(1) noise."""
     n, length = len(part), len(hours)
     noise = np.empty((n, length), dtype=np.float32)
     e = rng.normal(0, 0.3, n)
@@ -149,7 +198,7 @@ def _severity_paths(part: pd.DataFrame, hours: np.ndarray, rng: np.random.Genera
         e = 0.8 * e + rng.normal(0, 0.18, n)
         noise[:, t] = e
     base = part["severity0"].to_numpy()[:, None] + part["severity_slope"].to_numpy()[:, None] * (
-        hours[None, :] / 24.0
+        (hours[None, :] - center) / 24.0
     )
     return (base + noise).astype(np.float32)
 
@@ -160,11 +209,13 @@ def _concept_values(
     hours: np.ndarray,
     part: pd.DataFrame,
     rng: np.random.Generator,
+    spec: SyntheticICUSpec,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(values, observed) for one concept over the part's (n, L) grid."""
     c = RICU_CONCEPTS[name]
     n, length = sev.shape
-    rate = np.clip(c.rate * np.exp(0.25 * np.clip(sev, -2, 2)), 0, 1)
+    coupling = spec.observation_severity_coupling
+    rate = np.clip(c.rate * np.exp(coupling * np.clip(sev, -2, 2)), 0, 1)
     observed = rng.random((n, length), dtype=np.float32) < rate
     noise = rng.standard_normal((n, length), dtype=np.float32)
     aki = part["aki_planted"].to_numpy()[:, None]
@@ -184,8 +235,8 @@ def _concept_values(
         factor = 1 + (part_peak(part)[:, None] - 1) * ramp
         values = base * factor * (1 + 0.03 * noise)
     else:
-        offset = rng.normal(0, 0.5, (n, 1)).astype(np.float32)
-        z = c.severity * sev + 0.6 * noise + offset
+        offset = rng.normal(0, spec.stay_offset_sd, (n, 1)).astype(np.float32)
+        z = spec.severity_loading * c.severity * sev + 0.6 * noise + offset
         if name == "urine":
             z = z - 1.5 * ramp
         elif name == "bun":
@@ -206,7 +257,7 @@ def timeseries_part(
     """One ``timeseries/part_XXXX.parquet`` table: a dense hourly grid per stay, as ricu's
     ``fill_gaps`` writes it (rows from the stay window's start to min(LOS, horizon))."""
     hours = np.arange(-PRE_ADMISSION_HOURS, spec.horizon_hours, dtype=np.int32)
-    sev = _severity_paths(part, hours, rng)
+    sev = _severity_paths(part, hours, rng, spec.slope_center_hour)
     start = np.where(part["pre_admission_rows"].to_numpy(), -PRE_ADMISSION_HOURS, 0)
     end = np.minimum(np.ceil(part["los_hours"].to_numpy()), spec.horizon_hours)
     if spec.pad_to_horizon:
@@ -220,7 +271,7 @@ def timeseries_part(
     }
     masks: dict[str, pa.Array] = {}
     for name in spec.concepts:
-        values, observed = _concept_values(name, sev, hours, part, rng)
+        values, observed = _concept_values(name, sev, hours, part, rng, spec)
         if name != "crea" and RICU_CONCEPTS[name].kind != "lgl":
             observed &= hours[None, :] >= 0  # only labs are drawn before admission
         obs = observed[exists]

@@ -12,7 +12,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from clinssl.eval.metrics import auprc, auroc, ece, evaluate
+from clinssl.eval.metrics import auprc, auroc, ece, evaluate, metric_values
 
 
 def test_binary_metrics_match_sklearn_with_ties() -> None:
@@ -55,3 +55,17 @@ def test_bad_inputs_are_explained() -> None:
     with pytest.raises(ValueError, match="task kind"):
         evaluate("multiclass", np.array([0.0, 1.0]), np.array([0.1, 0.2]))
     assert np.isnan(auroc(np.zeros(5), np.arange(5.0))[0])  # one class: undefined
+
+
+def test_metric_values_only_computes_the_named_metric() -> None:
+    rng = np.random.default_rng(3)
+    y = (rng.random(200) < 0.3).astype(float)
+    s = np.clip(y * 0.3 + rng.random(200) * 0.7, 0, 1)
+    full = metric_values("binary", y, s)
+    for name in full:
+        only = metric_values("binary", y, s, name)
+        assert set(only) == {name}
+        np.testing.assert_allclose(only[name], full[name])
+    assert set(metric_values("regression", y, s, "r2")) == {"r2"}
+    with pytest.raises(ValueError, match="unknown binary metric 'f1'"):
+        metric_values("binary", y, s, "f1")
