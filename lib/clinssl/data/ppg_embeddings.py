@@ -5,7 +5,8 @@ Contract (consumed by ST-SAE; row i of every array = row i of ``windows.npy``):
 * ``z.npy`` float32 (N, d): frozen-encoder embedding of every window (QC-rejected ones too;
   consumers filter with ``windows.parquet`` ``qc_pass``);
 * ``z_aug.npy`` float32 (N, d): the same windows after waveform-level augmentation
-  (:mod:`clinssl.data.ppg_augment`), re-encoded;
+  (:mod:`clinssl.data.ppg_augment`), re-encoded; the batch is augmented at once on the
+  encoder's device (``encoder.device``, CPU when the encoder has none);
 * ``next_index.npy`` int64 (N,): row of the next window of the same record
   (``window_index + 1``), −1 when none — ``z_next = z[next_index]``;
 * ``embeddings.json``: encoder, dim, N, source paths, augmentation, throughput.
@@ -24,8 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
-from clinssl.data.ppg_augment import AugmentConfig, augment_rows
+from clinssl.data.ppg_augment import AugmentConfig, augment_batch
 from clinssl.data.ppg_windows import TARGET_FS, drop_resident, successor_index
 from clinssl.utils.atomic import atomic_path
 
@@ -33,9 +35,12 @@ log = logging.getLogger(__name__)
 
 
 class FrozenEncoder(Protocol):
+    """``encode`` takes a (k, 1250) batch at 125 Hz as a NumPy array or a tensor (on
+    ``device`` when the encoder has one) and returns (k, dim) float32 NumPy embeddings."""
+
     dim: int
 
-    def encode(self, windows: np.ndarray) -> np.ndarray: ...
+    def encode(self, windows: np.ndarray | torch.Tensor) -> np.ndarray: ...
 
 
 def write_embedding_cache(
@@ -53,6 +58,7 @@ def write_embedding_cache(
     n = windows.shape[0]
     started = time.perf_counter()
     encode_seconds = 0.0
+    device = torch.device(getattr(encoder, "device", "cpu"))
     with ExitStack() as stack:
         z_tmp = stack.enter_context(atomic_path(out_dir / "z.npy"))
         za_tmp = stack.enter_context(atomic_path(out_dir / "z_aug.npy"))
@@ -60,8 +66,8 @@ def write_embedding_cache(
         za = np.lib.format.open_memmap(za_tmp, mode="w+", dtype=np.float32, shape=(n, encoder.dim))
         for start in range(0, n, batch_size):
             stop = min(n, start + batch_size)
-            x = np.asarray(windows[start:stop], dtype=np.float32)
-            xa = augment_rows(x, np.arange(start, stop), TARGET_FS, augment, seed)
+            x = torch.from_numpy(np.asarray(windows[start:stop], dtype=np.float32)).to(device)
+            xa = augment_batch(x, np.arange(start, stop), TARGET_FS, augment, seed)
             t0 = time.perf_counter()
             z[start:stop] = encoder.encode(x)
             za[start:stop] = encoder.encode(xa)

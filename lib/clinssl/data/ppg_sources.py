@@ -111,8 +111,11 @@ def _iter_pulsedb(spec: dict[str, Any], chunk_size: int) -> Iterator[WindowChunk
         buffer.append(WindowChunk(signals, meta, data.fs))
         buffered += len(meta)
         if buffered >= chunk_size:
-            yield _merge(buffer)
-            buffer, buffered = [], 0
+            # drop the per-file pieces before yielding: held across the yield they would
+            # double the chunk's memory while the consumer works on the merged copy
+            merged, buffer, buffered = _merge(buffer), [], 0
+            yield merged
+            del merged
     if buffer:
         yield _merge(buffer)
 

@@ -17,9 +17,9 @@ Windows with no finite sample at all are excluded and counted (they carry no sig
 store); every other rejected window is kept with its flags so that consumers choose.
 
 Streaming: windows go to a temporary raw float32 file chunk by chunk and meta to a
-temporary parquet; at the end the ``.npy`` is assembled by chunked copy and the parquet is
-rewritten batch by batch with the split column. Peak memory is bounded by the chunk size,
-not the corpus size (benchmark ``bench_ppg_windows``).
+temporary parquet (one row group per chunk); at the end the ``.npy`` is assembled by chunked
+copy and the parquet is rewritten row group by row group with the split column. Peak memory
+is bounded by the chunk size, not the corpus size (benchmark ``bench_ppg_windows``).
 """
 
 from __future__ import annotations
@@ -81,6 +81,14 @@ def to_target_rate(
 ) -> np.ndarray:
     """NaN-filled windows resampled to ``target_fs`` with ``resample_poly`` (rational up/down
     factors), cropped/edge-padded to exactly ``n_out`` samples; float32."""
+    if abs(fs - target_fs) <= 1e-9 and signals.shape[1] == n_out:
+        # already at the store's rate and length: one float32 copy, NaN rows filled in place
+        # (no float64 copy of the whole chunk; same values as fill_nan)
+        out = np.asarray(signals, dtype=np.float32).copy()
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            out[bad] = fill_nan(signals[bad])
+        return out
     x = fill_nan(signals)
     if abs(fs - target_fs) > 1e-9:
         ratio = Fraction(target_fs / fs).limit_denominator(1000)
@@ -189,14 +197,17 @@ def build_window_store(
                 counts["all_nan_excluded"] += int(empty.sum())
                 if empty.all():
                     continue
-                signals = chunk.signals[~empty]
+                signals = chunk.signals[~empty] if empty.any() else chunk.signals
                 meta = chunk.meta.loc[~empty].reset_index(drop=True)
-                scores = apply_thresholds(score_windows(signals, chunk.fs), thresholds)
+                fs = chunk.fs
+                del chunk  # the chunk's arrays go as soon as this iteration is done with them
+                scores = apply_thresholds(score_windows(signals, fs), thresholds)
                 meta = _join_labels(meta, labels, label_columns)
                 table = pd.concat([meta, scores.reset_index(drop=True)], axis=1)
                 for sid, age in zip(table["subject_id"], table["age"], strict=True):
                     subject_age.setdefault(sid, age)
-                raw.write(to_target_rate(signals, chunk.fs).tobytes())
+                raw.write(memoryview(to_target_rate(signals, fs)))  # no bytes copy
+                del signals
                 meta_writer.write_table(
                     pa.Table.from_pandas(table[schema.names], schema=schema, preserve_index=False)
                 )
@@ -262,8 +273,10 @@ def _assemble_parquet(meta_tmp: Path, parquet_path: Path, split: pd.Series) -> d
     flag_counts = dict.fromkeys([*QC_FLAG_COLUMNS, "qc_pass"], 0)
     per_split: dict[str, dict[str, Any]] = {}
     with atomic_path(parquet_path) as tmp, pq.ParquetWriter(tmp, schema) as writer:
-        for batch in source.iter_batches(batch_size=4096):  # bounded, as the chunks
-            frame = batch.to_pandas()
+        # row group by row group (one per streamed chunk, so bounded by the chunk size):
+        # ``iter_batches`` reads ahead across row groups and its memory grew with the file
+        for group in range(source.num_row_groups):
+            frame = source.read_row_group(group).to_pandas()
             frame["split"] = split.loc[frame["subject_id"]].to_numpy()
             for col in flag_counts:
                 flag_counts[col] += int(frame[col].sum())

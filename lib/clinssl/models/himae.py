@@ -220,10 +220,17 @@ class HiMAEEncoder:
         self.dim = model.config.embed_dim
 
     @torch.inference_mode()
-    def encode(self, windows: np.ndarray) -> np.ndarray:
+    def encode(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Embeddings of (k, 1250) windows; a tensor already on ``device`` stays there when
+        the model runs at 125 Hz (otherwise it is resampled on CPU with ``resample_poly``)."""
         from clinssl.data.ppg_dataset import resample_rows
 
-        x = torch.from_numpy(resample_rows(windows, 125.0, self.fs)).to(self.device)
+        if isinstance(windows, torch.Tensor) and abs(self.fs - 125.0) < 1e-9:
+            x = windows.to(self.device, dtype=torch.float32)
+        else:
+            if isinstance(windows, torch.Tensor):
+                windows = windows.detach().cpu().numpy()
+            x = torch.from_numpy(resample_rows(windows, 125.0, self.fs)).to(self.device)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):  # fmt: skip
             z = embed_windows(self.model, x)

@@ -131,7 +131,10 @@ class PaPaGeiEncoder:
         return out.reshape(out.shape[0], -1)
 
     @torch.inference_mode()
-    def encode(self, windows: np.ndarray) -> np.ndarray:
+    def encode(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Embeddings of (k, 1250) windows (a tensor is preprocessed on CPU, see ``preprocess``)."""
+        if isinstance(windows, torch.Tensor):
+            windows = windows.detach().cpu().numpy()
         x = torch.from_numpy(preprocess(windows)).unsqueeze(1).to(self.device)
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):  # fmt: skip

@@ -82,3 +82,13 @@ def test_encoder_resamples_store_windows() -> None:
     assert z.shape == (4, 32) and np.isfinite(z).all()
     x = torch.tensor([[0.0, 5.0, 10.0]])
     assert torch.allclose(minmax_scale(x), torch.tensor([[-1.0, 0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("fs", [125.0, 62.5])
+def test_encoder_takes_tensors_as_arrays(fs: float) -> None:
+    """The embedding cache hands the encoder tensors (augmented on its device): same result."""
+    torch.manual_seed(0)
+    enc = HiMAEEncoder(HiMAE(HiMAEConfig(seq_len=int(10 * fs), patch_len=5)), fs,
+                       torch.device("cpu"))  # fmt: skip
+    x = np.random.default_rng(1).normal(size=(4, 1250)).astype(np.float32)
+    np.testing.assert_allclose(enc.encode(torch.from_numpy(x)), enc.encode(x), rtol=1e-6)
