@@ -53,7 +53,7 @@ rule ppg_pretrain_himae:
         "results/logs/ppg/{dataset}/pretrain_himae.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/pretrain_himae.tsv"
-    threads: 2
+    threads: config["ppg"]["himae"]["threads"]
     resources:
         gpu=1,
         mem_mb=8000,
@@ -86,7 +86,7 @@ rule ppg_embed:
         "results/logs/ppg/{dataset}/embed_{encoder}.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/embed_{encoder}.tsv"
-    threads: 2
+    threads: config["ppg"]["embed"]["threads"]
     resources:
         gpu=1,
         mem_mb=8000,
