@@ -157,14 +157,14 @@ def pretrain_budget(
     """``(PretrainConfig, max_stays)`` of ``paradigm`` from config ``icu.ssl.pretrain``.
 
     The shared budget applies to every paradigm; ``overrides.<paradigm>`` may change its
-    ``epochs``/``max_stays``/``batch_size`` (see the schema for why SMART may need that on CPU).
+    ``epochs``/``max_stays``/``batch_size``/``lr`` (see the schema for why SMART may need that on CPU).
     """
     override = (pretrain_config.get("overrides") or {}).get(paradigm) or {}
-    unknown = sorted(set(override) - {"epochs", "max_stays", "batch_size"})
+    unknown = sorted(set(override) - {"epochs", "max_stays", "batch_size", "lr"})
     if unknown:
         raise ValueError(f"icu.ssl.pretrain.overrides.{paradigm}: unknown keys {unknown}")
     kwargs = {k: pretrain_config[k] for k in _BUDGET_KEYS if k in pretrain_config}
-    for key in ("epochs", "batch_size"):
+    for key in ("epochs", "batch_size", "lr"):
         if key in override:
             kwargs[key] = override[key]
     max_stays = override.get("max_stays", pretrain_config.get("max_stays"))

@@ -53,12 +53,16 @@ def test_budget_overrides_apply_to_one_paradigm() -> None:
         "epochs": 5,
         "batch_size": 32,
         "max_stays": None,
-        "overrides": {"smart": {"epochs": 1, "max_stays": 8}},
+        "lr": 1e-3,
+        "overrides": {"smart": {"epochs": 1, "max_stays": 8, "lr": 3e-3}},
     }
     smart, smart_max = pretrain_budget(cfg, "smart")
     mae, mae_max = pretrain_budget(cfg, "mae")
     assert (smart.epochs, smart_max, mae.epochs, mae_max) == (1, 8, 5, None)
     assert smart.batch_size == mae.batch_size == 32
+    assert (smart.lr, mae.lr) == (3e-3, 1e-3)
+    with pytest.raises(ValueError, match="unknown keys"):
+        pretrain_budget({**cfg, "overrides": {"mae": {"momentum": 0.9}}}, "mae")
 
 
 @pytest.fixture(scope="module")
