@@ -84,6 +84,7 @@ rule icu_splits:
         "results/logs/icu/splits_{dataset}_seed{seed}.log",
     benchmark:
         "results/benchmarks/icu/splits_{dataset}_seed{seed}.tsv"
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:

@@ -134,6 +134,7 @@ rule ppg_planted_truth:
         "results/logs/ppg/{dataset}/planted_truth.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/planted_truth.tsv"
+    localrule: True
     conda:
         "../envs/pipeline.yaml"
     script:
