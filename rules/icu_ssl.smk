@@ -107,8 +107,20 @@ rule icu_fairness:
             seed=seeds(),
         ),
     output:
-        groups="results/icu/{dataset}/ssl/fairness_groups.parquet",
-        summary="results/icu/{dataset}/ssl/fairness_summary.parquet",
+        groups=report(
+            "results/icu/{dataset}/ssl/fairness_groups.parquet",
+            caption="../report/captions/icu_fairness.rst",
+            category="ICU",
+            subcategory="{dataset}: fairness",
+            labels={"dataset": "{dataset}", "table": "per-group metrics"},
+        ),
+        summary=report(
+            "results/icu/{dataset}/ssl/fairness_summary.parquet",
+            caption="../report/captions/icu_fairness.rst",
+            category="ICU",
+            subcategory="{dataset}: fairness",
+            labels={"dataset": "{dataset}", "table": "worst group and gaps"},
+        ),
     params:
         fairness=ICU_SSL["fairness"],
     log:
@@ -140,10 +152,34 @@ rule icu_summary:
         ),
         fairness="results/icu/{dataset}/ssl/fairness_summary.parquet",
     output:
-        csv="results/icu/{dataset}/ssl/summary.csv",
-        markdown="results/icu/{dataset}/ssl/summary.md",
-        paired="results/icu/{dataset}/ssl/paired_vs_supervised.csv",
-        checks="results/icu/{dataset}/ssl/planted_checks.json",
+        csv=report(
+            "results/icu/{dataset}/ssl/summary.csv",
+            caption="../report/captions/icu_summary.rst",
+            category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "table": "summary (CSV)"},
+        ),
+        markdown=report(
+            "results/icu/{dataset}/ssl/summary.md",
+            caption="../report/captions/icu_summary.rst",
+            category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "table": "summary (markdown)"},
+        ),
+        paired=report(
+            "results/icu/{dataset}/ssl/paired_vs_supervised.csv",
+            caption="../report/captions/icu_summary_paired.rst",
+            category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "table": "paired vs supervised"},
+        ),
+        checks=report(
+            "results/icu/{dataset}/ssl/planted_checks.json",
+            caption="../report/captions/icu_summary_checks.rst",
+            category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "table": "planted-truth checks"},
+        ),
     params:
         resamples=ICU_SSL["downstream"]["bootstrap_resamples"],
     log:

@@ -104,7 +104,13 @@ rule ppg_pvc_probe:
         z="results/ppg/{dataset}/embeddings/himae/z.npy",
         table="results/ppg/{dataset}/windows.parquet",
     output:
-        metrics="results/ppg/{dataset}/pvc_probe/metrics.json",
+        metrics=report(
+            "results/ppg/{dataset}/pvc_probe/metrics.json",
+            caption="../report/captions/ppg_pvc_probe.rst",
+            category="PPG",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "PVC probe metrics"},
+        ),
         predictions="results/ppg/{dataset}/pvc_probe/predictions.csv",
     params:
         probe=config["ppg"]["probe"],
@@ -129,7 +135,13 @@ rule ppg_planted_truth:
         probe="results/ppg/{dataset}/pvc_probe/metrics.json",
         truth=lambda wildcards: ppg_dataset(wildcards.dataset)["truth"],
     output:
-        "results/ppg/{dataset}/planted_truth.json",
+        report(
+            "results/ppg/{dataset}/planted_truth.json",
+            caption="../report/captions/ppg_planted_truth.rst",
+            category="PPG",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "planted-truth checks"},
+        ),
     log:
         "results/logs/ppg/{dataset}/planted_truth.log",
     benchmark:

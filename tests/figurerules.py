@@ -29,3 +29,25 @@ def outputs_by_rule(runner: WorkflowRunner) -> dict[str, list[str]]:
         if len(fields) >= 3 and fields[2] != "-":
             by_rule.setdefault(fields[2], []).append(fields[0])
     return by_rule
+
+
+def reported_patterns() -> dict[str, list[str]]:
+    """{rule: [output path patterns wrapped in ``report(...)``]} over every ``rules/*.smk``.
+
+    Why parse the rules: the report test must follow the rules as they change, so a new
+    ``report()`` output is checked without editing the test."""
+    found: dict[str, list[str]] = {}
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        for block in re.split(r"^(?=rule \w+:)", smk.read_text(), flags=re.MULTILINE):
+            name = re.match(r"rule (\w+):", block)
+            if name:
+                paths = re.findall(r"report\(\s*\"([^\"]+)\"", block)
+                if paths:
+                    found[name.group(1)] = paths
+    return found
+
+
+def pattern_regex(pattern: str) -> re.Pattern[str]:
+    """A regex matching the paths of an output pattern (``{wildcard}`` = one path part)."""
+    parts = re.split(r"\{[^}]+\}", pattern)
+    return re.compile("[^/]+".join(re.escape(p) for p in parts) + r"\Z")

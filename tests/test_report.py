@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from figurerules import FIGURES_SMK, expected_figure_rules, figure_rules, outputs_by_rule
+from figurerules import (
+    FIGURES_SMK,
+    expected_figure_rules,
+    figure_rules,
+    outputs_by_rule,
+    pattern_regex,
+    reported_patterns,
+)
 from snakerunner import REPO_ROOT, WorkflowRunner, snakemake_command
 
 pytestmark = pytest.mark.slow
@@ -72,6 +79,31 @@ def test_report_is_self_contained_and_embeds_every_figure_with_its_caption(
     for path, entry in results.items():
         text = re.sub(r"<[^>]+>", "", entry.get("caption") or "").strip()
         assert len(text) > 40, f"report entry {path} has no real caption: {text!r}"
+
+    # every summary table (every other report() output) of the run is embedded too, with
+    # the caption file its rule names
+    tables = {
+        rule: [p for p in produced.get(rule, []) if any(pattern_regex(x).match(p) for x in pats)]
+        for rule, pats in reported_patterns().items()
+        if rule not in figure_rules()
+    }
+    assert {"icu_summary", "icu_fairness", "ppg_pvc_probe", "ppg_planted_truth"} <= {
+        rule for rule, paths in tables.items() if paths
+    }, tables
+    for rule, paths in tables.items():
+        for path in paths:
+            assert path in results, f"table {path} (rule {rule}) is not in the report"
+            entry = results[path]
+            assert entry["job_properties"]["rule"] == rule
+            payload = entry["data_uri"].split("base64,", 1)[1]
+            assert base64.b64decode(payload) == (built_workspace.workdir / path).read_bytes()
+
+
+def test_every_report_output_names_an_existing_caption_file() -> None:
+    for smk in sorted((REPO_ROOT / "rules").glob("*.smk")):
+        for caption in re.findall(r'caption="\.\./report/captions/([^"]+)"', smk.read_text()):
+            assert (CAPTIONS / caption).is_file(), f"{smk.name}: missing caption {caption}"
+    assert reported_patterns(), "no report() outputs found in rules/*.smk"
 
 
 def test_every_figure_rule_has_a_caption_file() -> None:
