@@ -119,21 +119,17 @@ def compare_trees(
     actual_root: Path,
     expected_root: Path,
     ignore: re.Pattern[str] = TIMING_KEYS,
-    partial: bool = False,
 ) -> tuple[list[str], list[str]]:
     """(files compared, differences) between ``actual_root`` and ``expected_root`` results;
-    JSON keys matching ``ignore`` (timings by default) are not compared. With ``partial``
-    the first tree may hold a subset of the second's files (a run of fewer targets)."""
+    JSON keys matching ``ignore`` (timings by default) are not compared."""
     actual_files = result_files(actual_root)
     expected_files = set(result_files(expected_root))
     problems = [
         f"{rel}: only in the first run" for rel in actual_files if rel not in expected_files
     ]
-    if not partial:
-        problems += [
-            f"{rel}: missing from the first run"
-            for rel in sorted(expected_files - set(actual_files))
-        ]
+    problems += [
+        f"{rel}: missing from the first run" for rel in sorted(expected_files - set(actual_files))
+    ]
     for rel in actual_files:
         if rel in expected_files:
             problems += compare_file(rel, actual_root / rel, expected_root / rel, ignore)

@@ -13,6 +13,7 @@ is the ``planted_checks.json`` of rule icu_summary.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
     ingest(open_source("synthetic", root / "ricu"), out)
     static = pd.read_parquet(out / "static.parquet", columns=["stay_id", "patient_id"])
     splits = patient_level_split(static, seed=0)
-    names = __import__("json").loads((out / "metadata.json").read_text())["feature_names"]
+    names = json.loads((out / "metadata.json").read_text())["feature_names"]
     values = np.load(out / "values.npy", mmap_mode="r")
     mask = np.load(out / "mask.npy", mmap_mode="r")
     stats = train_statistics(
@@ -61,7 +62,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
         pa.Table.from_pandas(splits, preserve_index=False),
         out / "splits" / "seed0" / "splits.parquet",
     )
-    write_json(out / "splits" / "seed0" / "normalization.json", {**stats})
+    write_json(out / "splits" / "seed0" / "normalization.json", stats)
     return load_splits(Path(out), 0)
 
 
