@@ -12,9 +12,11 @@ use the token-level API documented on each class.
   encoding). SLICES dropped it because ~1,660 tokens/sample exhausted GPU memory; here a
   token cap keeps the most recent ``max_tokens`` observations and packing (observed entries
   moved to the front) makes a batch only as long as its fullest sample.
-* ``mart`` — SMART's MART encoder: per-(variable, hour) tokens from an MLP on (value, mask),
-  alternating temporal attention (with an additive observation bias) and variable attention,
-  and per-variable query pooling.
+* ``mart`` — SMART's MART encoder: per-(variable, hour) tokens from a variable-independent
+  projection of (value, mask), a learned query token prepended to each variable's hours,
+  blocks of temporal attention (additive observation bias) and SMART's variable attention
+  (query tokens attend across variables, mixing whole trajectories), and a readout of the
+  query tokens.
 * ``linear`` — supervised-only baseline: per-feature summaries (observed mean, last value,
   observed fraction) → Linear. No SSL API.
 """
@@ -193,7 +195,17 @@ def _attention(
 
 
 class _MARTBlock(nn.Module):
-    """Temporal attention with an additive observation bias, then variable attention, then FFN."""
+    """SMART's block on ``(B, V, 1+T, d)`` (query token at position 0 of every variable).
+
+    * temporal attention within each variable, with SMART's additive observation bias
+      ``obs[i] + obs[j]`` (the query token counts as observed);
+    * variable attention as in SMART: each variable's **query token** asks, keys are the
+      variable's tokens averaged over its observed positions, and the values are the whole
+      ``1+T`` sequence packed into the feature axis — so one ``V×V`` attention map per head
+      mixes entire trajectories across variables (cheaper than attending over variables at
+      every hour, and it trains the query tokens that pooling reads out);
+    * a pre-LN feed-forward block.
+    """
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int, dropout: float) -> None:
         super().__init__()
@@ -201,40 +213,56 @@ class _MARTBlock(nn.Module):
             raise ValueError(f"d_model {d_model} is not divisible by n_heads {n_heads}")
         self.n_heads = n_heads
         self.norm_t, self.norm_v, self.norm_f = (nn.LayerNorm(d_model) for _ in range(3))
-        self.qkv_t = nn.Linear(d_model, 3 * d_model)
+        self.qkv_t = nn.Linear(d_model, 3 * d_model, bias=False)
         self.out_t = nn.Linear(d_model, d_model)
-        self.qkv_v = nn.Linear(d_model, 3 * d_model)
+        self.qkv_v = nn.Linear(d_model, 3 * d_model, bias=False)
         self.out_v = nn.Linear(d_model, d_model)
         self.ffn = nn.Sequential(
             nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
         )
         self.drop = nn.Dropout(dropout)
 
-    def _attend(self, h: torch.Tensor, qkv: nn.Linear, out: nn.Linear, bias) -> torch.Tensor:
-        n, length, dim = h.shape
+    def _temporal(self, x: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        batch, nvar, length, dim = x.shape
         heads = self.n_heads
+        o = obs.reshape(batch * nvar, length).to(x.dtype)
+        bias = (o[:, :, None] + o[:, None, :]).unsqueeze(1)  # mask[i] + mask[j]
+        h = self.norm_t(x).reshape(batch * nvar, length, dim)
         q, k, v = (
-            t.reshape(n, length, heads, dim // heads).transpose(1, 2)
-            for t in qkv(h).chunk(3, dim=-1)
+            t.reshape(batch * nvar, length, heads, dim // heads).transpose(1, 2)
+            for t in self.qkv_t(h).chunk(3, dim=-1)
         )
-        att = _attention(q, k, v, bias)
-        return out(att.transpose(1, 2).reshape(n, length, dim))
+        att = _attention(q, k, v, bias).transpose(1, 2).reshape(x.shape)
+        return self.out_t(att)
+
+    def _variable(self, x: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        batch, nvar, length, dim = x.shape
+        heads, dh = self.n_heads, dim // self.n_heads
+        # (B, V, L, 3, H, dh) -> each (B, H, V, L, dh)
+        q, k, v = self.qkv_v(self.norm_v(x)).reshape(batch, nvar, length, 3, heads, dh).unbind(3)
+        q, k, v = (t.permute(0, 3, 1, 2, 4) for t in (q, k, v))
+        w = obs.to(x.dtype)[:, None, :, :, None]  # (B, 1, V, L, 1)
+        key = (k * w).sum(3) / w.sum(3).clamp(min=1.0)  # observed-position mean
+        packed = v.transpose(-1, -2).reshape(batch, heads, nvar, dh * length)
+        att = _attention(q[:, :, :, 0], key, packed, None)  # (B, H, V, dh·L)
+        att = att.reshape(batch, heads, nvar, dh, length).permute(0, 2, 4, 1, 3)
+        return self.out_v(att.reshape(x.shape))
 
     def forward(self, x: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
-        # x: (B, V, T, d); obs: (B, V, T) observed entries
-        batch, nvar, steps, dim = x.shape
-        o = obs.reshape(batch * nvar, steps).to(x.dtype)
-        bias = (o[:, :, None] + o[:, None, :]).unsqueeze(1)  # mask[i] + mask[j]
-        h = self.norm_t(x).reshape(batch * nvar, steps, dim)
-        x = x + self.drop(self._attend(h, self.qkv_t, self.out_t, bias)).reshape(x.shape)
-        h = self.norm_v(x).transpose(1, 2).reshape(batch * steps, nvar, dim)
-        h = self._attend(h, self.qkv_v, self.out_v, None)
-        x = x + self.drop(h.reshape(batch, steps, nvar, dim).transpose(1, 2))
+        # x: (B, V, 1+T, d); obs: (B, V, 1+T), the query position counted as observed
+        x = x + self.drop(self._temporal(x, obs))
+        x = x + self.drop(self._variable(x, obs))
         return x + self.drop(self.ffn(self.norm_f(x)))
 
 
 class MARTEncoder(nn.Module):
-    """SMART's MART encoder (see module docstring). ``forward_tokens`` gives ``(B, V, T, d)``."""
+    """SMART's MART encoder (see module docstring).
+
+    Each variable's sequence starts with a learned **query token** that attends over the
+    variable's hours in every block, so pretraining shapes what pooling reads out.
+    ``forward_tokens`` gives the hour tokens ``(B, V, T, d)`` the SMART objective predicts;
+    ``forward`` pools the query tokens: ``pooling="query"`` (SMART's readout) concatenates
+    them into ``V·d`` features, ``"query_mean"`` averages them over variables (``d``)."""
 
     ssl_tokens = False
 
@@ -246,35 +274,52 @@ class MARTEncoder(nn.Module):
         n_heads: int = 4,
         d_ff: int = 128,
         dropout: float = 0.1,
+        pooling: str = "query",
     ) -> None:
         super().__init__()
-        self.n_features, self.d_model, self.out_dim = n_features, d_model, d_model
-        self.embed = nn.Sequential(nn.Linear(2, d_model), nn.Linear(d_model, d_model))
-        self.var_embed = nn.Parameter(torch.zeros(n_features, d_model))
+        if pooling not in ("query", "query_mean"):
+            raise ValueError(f"MART pooling must be 'query' or 'query_mean', got {pooling!r}")
+        self.n_features, self.d_model, self.pooling = n_features, d_model, pooling
+        self.out_dim = n_features * d_model if pooling == "query" else d_model
+        # SMART's variable-independent input encoder: each variable's (value, mask) pair is
+        # projected by its own weights, so equal z-scores of different variables differ
+        bound = 1.0 / math.sqrt(2.0)
+        self.embed_weight = nn.Parameter(
+            torch.empty(n_features, 2, d_model).uniform_(-bound, bound)
+        )
+        self.embed_bias = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
+        self.embed_out = nn.Linear(d_model, d_model)
+        self.query = nn.Parameter(torch.randn(n_features, d_model) * 0.02)
         self.blocks = nn.ModuleList(
             _MARTBlock(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model)
-        self.query = nn.Parameter(torch.randn(n_features, d_model) * 0.02)
-        nn.init.normal_(self.var_embed, std=0.02)
 
-    def forward_tokens(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Token representations ``(B, V, T, d)`` for the given (possibly masked) input."""
+    def _encode(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """All tokens ``(B, V, 1+T, d)``, the query token at position 0."""
+        batch, steps, _ = values.shape
         obs = mask.bool().transpose(1, 2)  # (B, V, T)
-        x = torch.stack([values.transpose(1, 2), obs.to(values.dtype)], dim=-1)
-        steps = torch.arange(values.shape[1], device=values.device)
-        x = self.embed(x) + sinusoidal_encoding(steps, self.d_model).to(values.dtype)
-        x = x + self.var_embed[None, :, None, :]
+        pair = torch.stack([values.transpose(1, 2), obs.to(values.dtype)], dim=-1)  # (B,V,T,2)
+        x = torch.einsum("bvtc,vcd->bvtd", pair, self.embed_weight) + self.embed_bias[:, None]
+        x = self.embed_out(x)
+        query = self.query[None, :, None, :].expand(batch, -1, 1, -1).to(x.dtype)
+        x = torch.cat([query, x], dim=2)
+        positions = torch.arange(steps + 1, device=values.device)
+        x = x + sinusoidal_encoding(positions, self.d_model).to(x.dtype)
+        obs = torch.cat([torch.ones_like(obs[:, :, :1]), obs], dim=2)
         for block in self.blocks:
             x = block(x, obs)
         return self.norm(x)
 
+    def forward_tokens(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Hour token representations ``(B, V, T, d)`` for the given (possibly masked) input."""
+        return self._encode(values, mask)[:, :, 1:]
+
     def forward(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        h = self.forward_tokens(values, mask)  # (B, V, T, d)
-        scores = (h * self.query[None, :, None, :]).sum(-1) / math.sqrt(self.d_model)
-        weights = torch.softmax(scores, dim=-1)  # per-variable query over hours
-        per_var = (weights.unsqueeze(-1) * h).sum(dim=2)  # (B, V, d)
-        return per_var.mean(dim=1)
+        queries = self._encode(values, mask)[:, :, 0]  # (B, V, d)
+        if self.pooling == "query":
+            return queries.flatten(1)
+        return queries.mean(dim=1)
 
 
 class LinearEncoder(nn.Module):

@@ -61,3 +61,22 @@ def test_observation_transformer_caps_and_packs_tokens() -> None:
 def test_unknown_encoder_is_named() -> None:
     with pytest.raises(ValueError, match="unknown encoder 'gru'"):
         build_encoder("gru", D)
+
+
+def test_mart_query_readout_sees_every_variable_and_pools_by_config() -> None:
+    torch.manual_seed(0)
+    values, mask = _batch()
+    flat = build_encoder("mart", D, d_model=16, d_ff=32).eval()
+    assert flat.out_dim == D * 16 and flat(values, mask).shape == (8, D * 16)
+    assert flat.forward_tokens(values, mask).shape == (8, D, 24, 16)
+    # variable attention mixes whole trajectories: a new observation of variable 3 moves
+    # every variable's query token, and only in the stay that has it
+    changed_values, changed_mask = values.clone(), mask.clone()
+    changed_values[0, 5, 3], changed_mask[0, 5, 3] = 2.0, True
+    moved = (flat(changed_values, changed_mask) - flat(values, mask)).reshape(8, D, 16)
+    assert (moved[0].abs().amax(-1) > 1e-4).all()
+    assert torch.allclose(moved[1:], torch.zeros_like(moved[1:]), atol=1e-6)
+    mean = build_encoder("mart", D, d_model=16, pooling="query_mean").eval()
+    assert mean.out_dim == 16 and mean(values, mask).shape == (8, 16)
+    with pytest.raises(ValueError, match="pooling must be 'query' or 'query_mean'"):
+        build_encoder("mart", D, pooling="max")
