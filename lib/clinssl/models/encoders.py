@@ -202,8 +202,8 @@ class _MARTBlock(nn.Module):
     * variable attention as in SMART: each variable's **query token** asks, keys are the
       variable's tokens averaged over its observed positions, and the values are the whole
       ``1+T`` sequence packed into the feature axis — so one ``V×V`` attention map per head
-      mixes entire trajectories across variables (cheaper than attending over variables at
-      every hour, and it trains the query tokens that pooling reads out);
+      mixes entire trajectories across variables (and trains the query tokens that pooling
+      reads out);
     * a pre-LN feed-forward block.
     """
 
