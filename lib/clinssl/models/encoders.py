@@ -185,12 +185,13 @@ class ObservationTransformerEncoder(nn.Module):
 def _attention(
     q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None
 ) -> torch.Tensor:
-    """Softmax attention ``(N, H, L, dh)`` through PyTorch's fused kernel.
+    """Softmax attention through PyTorch's fused kernel (queries/keys ``(N, H, L, dh)``;
+    the values may be wider, as in MART's variable attention).
 
-    No dropout on the attention probabilities: MART attends over ``B·V`` temporal and
-    ``B·T`` variable sequences, so that dropout draws a Bernoulli mask of
-    ``B·H·(V·T² + T·V²)`` elements per layer, which was ~30 % of a CPU training step; the
-    residual and feed-forward dropout (``dropout``) still regularise every block."""
+    No dropout on the attention probabilities: MART's temporal attention runs over ``B·V``
+    sequences, so that dropout draws a Bernoulli mask of ``B·H·V·T²`` elements per layer,
+    a large share of a CPU training step; the residual and feed-forward dropout
+    (``dropout``) still regularise every block."""
     return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
 
 
