@@ -48,3 +48,11 @@ def test_icu_summary(runner, built_branch) -> None:
     assert any(k.startswith("supervised_supervised_aki_kdigo") for k in checks["checks"])
     for check in checks["checks"].values():
         assert isinstance(check["passed"], bool)
+    # every probe check carries its paired margin against the random probe, whose sign
+    # agrees with the seed-mean comparison (one seed here: the same test stays)
+    for name, check in checks["checks"].items():
+        if name.startswith("probe_"):
+            low, high = check["paired_margin_ci95"]
+            assert low <= check["paired_margin"] <= high
+            assert check["paired_margin"] == pytest.approx(check["value"] - check["random_init"])
+            assert check["clear_of_test_noise"] == (low > 0)

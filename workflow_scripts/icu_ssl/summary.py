@@ -7,6 +7,7 @@ from clinssl.data.icu_labels import ICU_TASKS
 from clinssl.eval.icu_benchmark import (
     paired_vs_supervised,
     planted_checks,
+    probe_vs_random,
     summarize,
     summary_markdown,
 )
@@ -25,5 +26,6 @@ with atomic_path(snakemake.output.csv) as tmp:
 with atomic_path(snakemake.output.paired) as tmp:
     paired.to_csv(tmp, index=False, float_format="%.6g")
 atomic_write_text(snakemake.output.markdown, summary_markdown(table))
-write_json(snakemake.output.checks, planted_checks(table, fairness))
+probes = probe_vs_random(predictions, n_resamples=snakemake.params.resamples)
+write_json(snakemake.output.checks, planted_checks(table, fairness, probe_comparison=probes))
 log.info("summary of %d metric rows", len(metrics))

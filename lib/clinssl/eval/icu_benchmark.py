@@ -11,6 +11,8 @@ Layers (each testable without Snakemake):
 * :func:`summarize` — mean ± sd over seeds per paradigm × task × protocol × fraction × metric.
 * :func:`paired_vs_supervised` — per seed, the paired bootstrap difference in the primary
   metric against supervised training on the *same* test stays and resamples.
+* :func:`probe_vs_random` — each SSL probe against the random-encoder probe, seed-averaged,
+  with a paired bootstrap CI (how clearly a probe beats the floor).
 
 Schemas (also what the workflow writes):
 
@@ -39,7 +41,13 @@ from clinssl.eval.downstream import (
     label_fraction_indices,
     linear_probe,
 )
-from clinssl.eval.metrics import PRIMARY_METRIC, bootstrap_indices, evaluate, metric_values
+from clinssl.eval.metrics import (
+    HIGHER_IS_BETTER,
+    PRIMARY_METRIC,
+    bootstrap_indices,
+    evaluate,
+    metric_values,
+)
 from clinssl.utils.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -50,6 +58,7 @@ __all__ = [
     "SplitTensors",
     "paired_vs_supervised",
     "planted_checks",
+    "probe_vs_random",
     "run_protocols",
     "summarize",
     "summary_markdown",
@@ -229,6 +238,33 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _paired_bootstrap(
+    kind: str,
+    y: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    n_resamples: int,
+    seed: int,
+    metric: str | None = None,
+) -> tuple[str, float, np.ndarray]:
+    """``(metric, a − b, bootstrap replicates of a − b)`` in ``metric`` (default: the task's
+    primary metric), with the same resamples of the shared test stays applied to both
+    models; the sign is flipped for lower-is-better metrics so that positive always means
+    ``a`` is better."""
+    metric = metric or PRIMARY_METRIC[kind][0]
+    higher = HIGHER_IS_BETTER[metric]
+    sign = 1.0 if higher else -1.0
+    diff = sign * (
+        metric_values(kind, y, a, metric)[metric][0] - metric_values(kind, y, b, metric)[metric][0]
+    )
+    idx = bootstrap_indices(len(y), n_resamples, seed)
+    boot = sign * (
+        metric_values(kind, y[idx], a[idx], metric)[metric]
+        - metric_values(kind, y[idx], b[idx], metric)[metric]
+    )
+    return metric, float(diff), boot
+
+
 def paired_vs_supervised(
     predictions: pd.DataFrame,
     tasks: dict[str, str],
@@ -253,19 +289,13 @@ def paired_vs_supervised(
         if ref.empty:
             continue
         merged = other.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_sup"))
-        y = merged["y_true"].to_numpy(float)
-        kind = tasks[task]
-        metric, higher = PRIMARY_METRIC[kind]
-        sign = 1.0 if higher else -1.0
-        a, b = merged["y_score"].to_numpy(float), merged["y_score_sup"].to_numpy(float)
-        diff = sign * (
-            metric_values(kind, y, a, metric)[metric][0]
-            - metric_values(kind, y, b, metric)[metric][0]
-        )
-        idx = bootstrap_indices(len(y), n_resamples, derive_seed(int(seed), "paired", task))
-        boot = sign * (
-            metric_values(kind, y[idx], a[idx], metric)[metric]
-            - metric_values(kind, y[idx], b[idx], metric)[metric]
+        metric, diff, boot = _paired_bootstrap(
+            tasks[task],
+            merged["y_true"].to_numpy(float),
+            merged["y_score"].to_numpy(float),
+            merged["y_score_sup"].to_numpy(float),
+            n_resamples,
+            derive_seed(int(seed), "paired", task),
         )
         boot = boot[np.isfinite(boot)]
         alpha = (1 - confidence) / 2
@@ -273,7 +303,7 @@ def paired_vs_supervised(
         p = min(1.0, 2 * min((boot <= 0).mean(), (boot >= 0).mean())) if boot.size else np.nan
         rows.append({
             "paradigm": paradigm, "encoder": encoder, "protocol": protocol, "task": task,
-            "label_fraction": fraction, "seed": seed, "metric": metric, "delta": float(diff),
+            "label_fraction": fraction, "seed": seed, "metric": metric, "delta": diff,
             "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
         })  # fmt: skip
     per_seed = pd.DataFrame(rows)
@@ -293,6 +323,67 @@ def paired_vs_supervised(
         .reset_index()
         .fillna({"delta_sd": 0.0})
     )
+
+
+def probe_vs_random(
+    predictions: pd.DataFrame,
+    task: str = "mortality_hospital",
+    kind: str = "binary",
+    metric: str = "auroc",
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Seed-averaged ``metric`` difference of each SSL linear probe against the probe of a randomly
+    initialised encoder of the same architecture (full label fraction), with a paired
+    bootstrap CI.
+
+    Why: a probe that beats the random-encoder probe by less than the test set's sampling
+    noise has not shown that pretraining learned anything. Per seed, both probes are scored
+    on the same resamples of the same test stays; replicate ``r`` of the seed-averaged
+    difference is the mean over seeds of each seed's replicate ``r``, so the CI covers the
+    test-set noise of every seed's split. Columns: paradigm, encoder, metric, delta,
+    ci_low, ci_high, n_seeds, seeds_better.
+    """
+    probes = predictions[
+        (predictions["protocol"] == "linear_probe") & (predictions["task"] == task)
+    ]
+    if probes.empty:
+        return pd.DataFrame()
+    probes = probes[probes["label_fraction"] == probes["label_fraction"].max()]
+    random = probes[probes["paradigm"] == "random"]
+    rows = []
+    for (paradigm, encoder), ssl in probes[probes["paradigm"] != "random"].groupby(
+        ["paradigm", "encoder"]
+    ):
+        diffs, boots = [], []
+        for seed, own in ssl.groupby("seed"):
+            ref = random[(random["encoder"] == encoder) & (random["seed"] == seed)]
+            if ref.empty:
+                continue
+            merged = own.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_r"))
+            _, diff, boot = _paired_bootstrap(
+                kind,
+                merged["y_true"].to_numpy(float),
+                merged["y_score"].to_numpy(float),
+                merged["y_score_r"].to_numpy(float),
+                n_resamples,
+                derive_seed(int(seed), "probe_vs_random", task),
+                metric=metric,
+            )
+            diffs.append(diff)
+            boots.append(boot)
+        if not diffs:
+            continue
+        mean_boot = np.mean(boots, axis=0)
+        mean_boot = mean_boot[np.isfinite(mean_boot)]
+        alpha = (1 - confidence) / 2
+        lo, hi = np.quantile(mean_boot, [alpha, 1 - alpha]) if mean_boot.size else (np.nan, np.nan)
+        rows.append({
+            "paradigm": paradigm, "encoder": encoder, "metric": metric,
+            "delta": float(np.mean(diffs)), "ci_low": float(lo), "ci_high": float(hi),
+            "n_seeds": len(diffs), "seeds_better": int(sum(d > 0 for d in diffs)),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def summary_markdown(
@@ -335,6 +426,7 @@ def planted_checks(
     fairness_summary: pd.DataFrame,
     auroc_threshold: float = 0.75,
     mortality_task: str = "mortality_hospital",
+    probe_comparison: pd.DataFrame | None = None,
 ) -> dict:
     """The issue's planted-truth checks on a summary table (full label fraction).
 
@@ -342,7 +434,10 @@ def planted_checks(
       (``mortality_24h`` is reported in the table but not checked: on the 3,000-stay default
       it has ~8 positive test stays per seed, so its AUROC's seed-to-seed sd is ~0.1–0.25);
     * every SSL paradigm's linear probe beats the probe of a randomly initialised frozen
-      encoder of the same architecture on mortality (AUROC);
+      encoder of the same architecture on mortality (AUROC, mean over seeds). With
+      ``probe_comparison`` (:func:`probe_vs_random`) the check also reports the paired
+      margin's 95 % CI and ``clear_of_test_noise`` (CI above 0): a pass that is not clear
+      of the noise is reported as such, not hidden;
     * the planted subgroup effect (hidden extra risk at age 80+) gives a nonzero AUROC gap
       across age groups.
 
@@ -363,10 +458,22 @@ def planted_checks(
     probes = full[(full["protocol"] == "linear_probe") & (full["task"] == mortality_task)]
     for _, row in probes[probes["paradigm"] != "random"].iterrows():
         floor = _mean(probes, paradigm="random", encoder=row["encoder"])
-        checks[f"probe_{row['paradigm']}_beats_random_{mortality_task}"] = {
+        check = {
             "value": float(row["mean"]), "random_init": floor,
             "passed": bool(row["mean"] > floor),
         }  # fmt: skip
+        if probe_comparison is not None and not probe_comparison.empty:
+            paired = probe_comparison[
+                (probe_comparison["paradigm"] == row["paradigm"])
+                & (probe_comparison["encoder"] == row["encoder"])
+            ]
+            if len(paired):
+                p = paired.iloc[0]
+                check["paired_margin"] = float(p["delta"])
+                check["paired_margin_ci95"] = [float(p["ci_low"]), float(p["ci_high"])]
+                check["seeds_better"] = f"{int(p['seeds_better'])}/{int(p['n_seeds'])}"
+                check["clear_of_test_noise"] = bool(p["ci_low"] > 0)
+        checks[f"probe_{row['paradigm']}_beats_random_{mortality_task}"] = check
     if not fairness_summary.empty:
         fs = fairness_summary[
             (fairness_summary["attribute"] == "age_group")

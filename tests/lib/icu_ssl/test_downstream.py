@@ -14,6 +14,7 @@ from clinssl.eval.downstream import DownstreamConfig, label_fraction_indices, sq
 from clinssl.eval.icu_benchmark import (
     paired_vs_supervised,
     planted_checks,
+    probe_vs_random,
     run_protocols,
     summarize,
     summary_markdown,
@@ -128,6 +129,48 @@ def test_summary_paired_and_checks(benchmark_tables) -> None:
     assert checks["supervised_supervised_aki_kdigo_auroc"]["passed"]
     assert "probe_mae_beats_random_mortality_hospital" in checks
     assert checks["age_group_auroc_gap_mortality_hospital"]["passed"]
+
+
+def _probe_predictions(signal: dict[str, float], n: int = 400) -> pd.DataFrame:
+    """Linear-probe test predictions of three seeds whose scores carry ``signal[paradigm]``
+    of the label (plus independent noise); the random encoder is paradigm ``random``."""
+    frames = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        y = (rng.random(n) < 0.2).astype(float)
+        for paradigm, strength in signal.items():
+            frames.append(pd.DataFrame({
+                "paradigm": paradigm, "encoder": "mart" if paradigm != "mae" else "transformer",
+                "protocol": "linear_probe", "task": "mortality_hospital", "label_fraction": 1.0,
+                "seed": seed, "stay_id": np.arange(n), "y_true": y,
+                "y_score": strength * y + rng.normal(0, 1, n),
+            }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_probe_vs_random_separates_a_real_margin_from_noise() -> None:
+    preds = _probe_predictions({"random": 0.3, "smart": 1.5, "jepa": 0.3})
+    preds.loc[preds["paradigm"] == "jepa", "encoder"] = "mart"
+    out = probe_vs_random(preds, n_resamples=200).set_index("paradigm")
+    assert set(out.index) == {"smart", "jepa"}
+    assert out.loc["smart", "delta"] > 0.2 and out.loc["smart", "ci_low"] > 0
+    assert out.loc["smart", "seeds_better"] == out.loc["smart", "n_seeds"] == 3
+    # same signal as the random encoder: the CI straddles zero
+    assert out.loc["jepa", "ci_low"] < 0 < out.loc["jepa", "ci_high"]
+    # no random probe of the paradigm's encoder: nothing to compare
+    only_mae = _probe_predictions({"random": 0.3, "mae": 1.5})
+    assert probe_vs_random(only_mae, n_resamples=50).empty
+    table = summarize(pd.DataFrame({
+        "paradigm": ["smart", "random", "jepa"], "encoder": "mart", "protocol": "linear_probe",
+        "task": "mortality_hospital", "kind": "binary", "label_fraction": 1.0, "seed": 0,
+        "metric": "auroc", "value": [0.7, 0.6, 0.61], "ci_low": 0.5, "ci_high": 0.8,
+    }))  # fmt: skip
+    checks = planted_checks(table, pd.DataFrame(), probe_comparison=out.reset_index())["checks"]
+    smart = checks["probe_smart_beats_random_mortality_hospital"]
+    assert smart["passed"] and smart["clear_of_test_noise"] and smart["seeds_better"] == "3/3"
+    jepa = checks["probe_jepa_beats_random_mortality_hospital"]
+    assert jepa["passed"] and not jepa["clear_of_test_noise"]  # a pass within the noise
+    assert jepa["paired_margin_ci95"][0] < 0
 
 
 def test_model_file_roundtrip_rebuilds_encoder(tmp_path, toy_splits) -> None:
