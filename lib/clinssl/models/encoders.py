@@ -13,7 +13,7 @@ use the token-level API documented on each class.
   token cap keeps the most recent ``max_tokens`` observations and packing (observed entries
   moved to the front) makes a batch only as long as its fullest sample.
 * ``mart`` — SMART's MART encoder: per-(variable, hour) tokens from a variable-independent
-  projection of (value, mask), a learned query token prepended to each variable's hours,
+  (shared by every variable) projection of (value, mask), a learned query token prepended to each variable's hours,
   blocks of temporal attention (additive observation bias) and SMART's variable attention
   (query tokens attend across variables, mixing whole trajectories), and a readout of the
   query tokens.
@@ -282,14 +282,10 @@ class MARTEncoder(nn.Module):
             raise ValueError(f"MART pooling must be 'query' or 'query_mean', got {pooling!r}")
         self.n_features, self.d_model, self.pooling = n_features, d_model, pooling
         self.out_dim = n_features * d_model if pooling == "query" else d_model
-        # SMART's variable-independent input encoder: each variable's (value, mask) pair is
-        # projected by its own weights, so equal z-scores of different variables differ
-        bound = 1.0 / math.sqrt(2.0)
-        self.embed_weight = nn.Parameter(
-            torch.empty(n_features, 2, d_model).uniform_(-bound, bound)
-        )
-        self.embed_bias = nn.Parameter(torch.empty(n_features, d_model).uniform_(-bound, bound))
-        self.embed_out = nn.Linear(d_model, d_model)
+        # SMART's variable-independent input encoder: one (value, mask) -> d projection shared
+        # by every variable (Linear -> Linear, no activation, as in the reference); a token
+        # learns which variable it belongs to from that variable's query token
+        self.embed = nn.Sequential(nn.Linear(2, d_model), nn.Linear(d_model, d_model))
         self.query = nn.Parameter(torch.randn(n_features, d_model) * 0.02)
         self.blocks = nn.ModuleList(
             _MARTBlock(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
@@ -301,8 +297,7 @@ class MARTEncoder(nn.Module):
         batch, steps, _ = values.shape
         obs = mask.bool().transpose(1, 2)  # (B, V, T)
         pair = torch.stack([values.transpose(1, 2), obs.to(values.dtype)], dim=-1)  # (B,V,T,2)
-        x = torch.einsum("bvtc,vcd->bvtd", pair, self.embed_weight) + self.embed_bias[:, None]
-        x = self.embed_out(x)
+        x = self.embed(pair)
         query = self.query[None, :, None, :].expand(batch, -1, 1, -1).to(x.dtype)
         x = torch.cat([query, x], dim=2)
         positions = torch.arange(steps + 1, device=values.device)
