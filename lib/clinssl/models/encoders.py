@@ -12,9 +12,9 @@ use the token-level API documented on each class.
   encoding). SLICES dropped it because ~1,660 tokens/sample exhausted GPU memory; here a
   token cap keeps the most recent ``max_tokens`` observations and packing (observed entries
   moved to the front) makes a batch only as long as its fullest sample.
-* ``mart`` — SMART's MART encoder: per-(variable, hour) tokens from a variable-independent
-  (shared by every variable) projection of (value, mask), a learned query token prepended to each variable's hours,
-  blocks of temporal attention (additive observation bias) and SMART's variable attention
+* ``mart`` — SMART's MART encoder: per-(variable, hour) tokens from one (value, mask)
+  projection shared by every variable, a learned query token prepended to each variable's
+  hours, blocks of temporal attention (additive observation bias) and SMART's variable attention
   (query tokens attend across variables, mixing whole trajectories), and a readout of the
   query tokens.
 * ``linear`` — supervised-only baseline: per-feature summaries (observed mean, last value,
@@ -203,8 +203,8 @@ class _MARTBlock(nn.Module):
     * variable attention as in SMART: each variable's **query token** asks, keys are the
       variable's tokens averaged over its observed positions, and the values are the whole
       ``1+T`` sequence packed into the feature axis — so one ``V×V`` attention map per head
-      mixes entire trajectories across variables (and trains the query tokens that pooling
-      reads out);
+      mixes entire trajectories across variables (this is where the query tokens of all but
+      the last block receive gradient from SMART's hour-token loss);
     * a pre-LN feed-forward block.
     """
 
@@ -260,7 +260,9 @@ class MARTEncoder(nn.Module):
     """SMART's MART encoder (see module docstring).
 
     Each variable's sequence starts with a learned **query token** that attends over the
-    variable's hours in every block, so pretraining shapes what pooling reads out.
+    variable's hours in every block. SMART's loss covers only the hour tokens (as in the
+    reference), so the last block's query tokens, which pooling reads out, are shaped by
+    pretraining only through the hour tokens they attend to.
     ``forward_tokens`` gives the hour tokens ``(B, V, T, d)`` the SMART objective predicts;
     ``forward`` pools the query tokens: ``pooling="query"`` (SMART's readout) concatenates
     them into ``V·d`` features, ``"query_mean"`` averages them over variables (``d``)."""
