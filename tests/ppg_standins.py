@@ -41,7 +41,7 @@ class ResNet1DMoE(nn.Module):
 def write_papagei_clone(repo: Path, weights: Path, seed: int = 0) -> nn.Module:
     """Write the stand-in repository at ``repo`` and its PaPaGei-S-shaped weights (seeded) at
     ``weights``; return the reference model (eval mode) those weights come from."""
-    from clinssl.models.papagei import PAPAGEI_S_KWARGS
+    from clinssl.ppg.papagei import PAPAGEI_S_KWARGS
 
     (repo / "models").mkdir(parents=True)
     (repo / "models" / "__init__.py").write_text("")

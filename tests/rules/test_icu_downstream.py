@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clinssl.data.icu_labels import ICU_TASKS
+from clinssl.icu.labels import ICU_TASKS
 
 DATA = "results/icu/synthetic"
 INPUTS = [

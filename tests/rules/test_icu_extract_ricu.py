@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.icu_ingest import IngestOptions, ingest
-from clinssl.io.ricu import RicuExport
+from clinssl.icu.ingest import IngestOptions, ingest
+from clinssl.icu.io.ricu import RicuExport
 from snakerunner import REPO_ROOT
 from systemtools import require_executables, skip_or_fail
 

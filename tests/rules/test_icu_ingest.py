@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from clinssl.data.icu_labels import ICU_TASKS
+from clinssl.icu.labels import ICU_TASKS
 
 RAW = "results/raw/synthetic/ricu"
 OUT = ["values.npy", "mask.npy", "static.parquet", "labels.parquet", "metadata.json"]

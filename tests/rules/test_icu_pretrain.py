@@ -8,7 +8,7 @@ import json
 import numpy as np
 import torch
 
-from clinssl.models.pretraining import fresh_encoder, rebuild_encoder
+from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
 from clinssl.train import load_model_file
 
 DATA = "results/icu/synthetic"

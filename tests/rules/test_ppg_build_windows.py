@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.ppg_windows import REQUIRED_COLUMNS
+from clinssl.ppg.windows import REQUIRED_COLUMNS
 
 RAW = "results/raw/synthetic/pulsedb"
 OUT = "results/ppg/synthetic"

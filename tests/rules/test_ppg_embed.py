@@ -11,8 +11,8 @@ import pytest
 import torch
 from ppg_standins import write_papagei_clone
 
-from clinssl.data.ppg_windows import successor_index
-from clinssl.models.papagei import PaPaGeiEncoder, load_papagei
+from clinssl.ppg.papagei import PaPaGeiEncoder, load_papagei
+from clinssl.ppg.windows import successor_index
 
 OUT = "results/ppg/synthetic"
 FILES = ("z.npy", "z_aug.npy", "next_index.npy", "embeddings.json")

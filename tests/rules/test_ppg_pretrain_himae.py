@@ -12,7 +12,7 @@ import time
 import numpy as np
 import torch
 
-from clinssl.models.himae import load_himae
+from clinssl.ppg.himae import load_himae
 from snakerunner import snakemake_command
 
 OUT = "results/ppg/synthetic"

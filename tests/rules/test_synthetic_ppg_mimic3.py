@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import wfdb
 
-from clinssl.io.wfdb_waveforms import NoPPGChannel, iter_ppg_windows, list_records
+from clinssl.io.wfdb import NoPPGChannel, iter_ppg_windows, list_records
 
 
 def test_synthetic_ppg_mimic3(runner) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clinssl.io.pulsedb import iter_subset_file, read_segment_file
+from clinssl.ppg.io.pulsedb import iter_subset_file, read_segment_file
 
 
 def test_synthetic_ppg_pulsedb(runner) -> None:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from clinssl.data.icu_ingest import IngestOptions, ingest, open_source
+from clinssl.icu.ingest import IngestOptions, ingest, open_source
 from clinssl.utils import setup_logging
 
 log = setup_logging(snakemake.log[0])

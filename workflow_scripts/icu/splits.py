@@ -7,8 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clinssl.data.icu_normalization import train_statistics
-from clinssl.data.icu_splits import patient_level_split
+from clinssl.icu.normalization import train_statistics
+from clinssl.io.splits import patient_level_split
 from clinssl.utils import atomic_path, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])

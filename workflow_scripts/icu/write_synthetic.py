@@ -1,7 +1,7 @@
-"""Write the synthetic ICU cohort as a ricu export and as YAIB cohorts (clinssl.synthetic.icu)."""
+"""Write the synthetic ICU cohort as a ricu export and as YAIB cohorts (clinssl.icu.synthetic)."""
 
-from clinssl.io.ricu_dictionary import DEFAULT_CONCEPTS
-from clinssl.synthetic.icu import SyntheticICUSpec, write_ricu_export, write_yaib_cohorts
+from clinssl.icu.io.ricu_dictionary import DEFAULT_CONCEPTS
+from clinssl.icu.synthetic import SyntheticICUSpec, write_ricu_export, write_yaib_cohorts
 from clinssl.utils import setup_logging
 
 log = setup_logging(snakemake.log[0])

@@ -11,12 +11,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.eval.downstream import DownstreamConfig
-from clinssl.eval.icu_benchmark import run_protocols
-from clinssl.eval.icu_inputs import load_splits
-from clinssl.models.objectives import PARADIGM_ENCODER
-from clinssl.models.pretraining import fresh_encoder, rebuild_encoder
+from clinssl.icu.benchmark import run_protocols
+from clinssl.icu.downstream import DownstreamConfig
+from clinssl.icu.inputs import load_splits
+from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.objectives import PARADIGM_ENCODER
+from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
 from clinssl.train import load_model_file
 from clinssl.utils import atomic_path, setup_logging
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.eval.fairness import fairness_report
-from clinssl.eval.icu_inputs import load_static
+from clinssl.icu.inputs import load_static
+from clinssl.icu.labels import ICU_TASKS
+from clinssl.stats.fairness import fairness_report
 from clinssl.utils import atomic_path, setup_logging
 
 log = setup_logging(snakemake.log[0])

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from clinssl.plots.icu import plot_icu_paradigms
+from clinssl.icu.plots import plot_icu_paradigms
 from clinssl.utils import setup_logging
 
 log = setup_logging(snakemake.log[0])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import torch
 
-from clinssl.eval.icu_inputs import load_splits
-from clinssl.models.pretraining import encoder_spec, pretrain, pretrain_budget, subset_rows
+from clinssl.icu.inputs import load_splits
+from clinssl.icu.pretraining import encoder_spec, pretrain, pretrain_budget, subset_rows
 from clinssl.train import save_model_file
 from clinssl.utils import setup_logging, write_json
 

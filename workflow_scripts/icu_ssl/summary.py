@@ -3,14 +3,14 @@ supervised training, and the planted-truth checks (JSON)."""
 
 import pandas as pd
 
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.eval.icu_benchmark import (
+from clinssl.icu.benchmark import (
     paired_vs_supervised,
     planted_checks,
     probe_vs_random,
     summarize,
     summary_markdown,
 )
+from clinssl.icu.labels import ICU_TASKS
 from clinssl.utils import atomic_path, atomic_write_text, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])

@@ -1,7 +1,7 @@
 """Build the PPG window store (windows.npy, windows.parquet) and the QC report."""
 
-from clinssl.data.ppg_qc import QCThresholds
-from clinssl.data.ppg_windows import build_window_store, load_labels
+from clinssl.ppg.qc import QCThresholds
+from clinssl.ppg.windows import build_window_store, load_labels
 from clinssl.utils import setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])

@@ -2,9 +2,9 @@
 
 import torch
 
-from clinssl.data.ppg_augment import AugmentConfig
-from clinssl.data.ppg_embeddings import write_embedding_cache
-from clinssl.data.ppg_windows import open_windows, read_windows_table
+from clinssl.ppg.augment import AugmentConfig
+from clinssl.ppg.embeddings import write_embedding_cache
+from clinssl.ppg.windows import open_windows, read_windows_table
 from clinssl.utils import autocast_dtype, seed_everything, select_device, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])
@@ -15,11 +15,11 @@ device = select_device(snakemake.params.device)
 amp = autocast_dtype(device, settings["amp"])
 encoder_name = snakemake.wildcards.encoder
 if encoder_name == "himae":
-    from clinssl.models.himae import load_himae
+    from clinssl.ppg.himae import load_himae
 
     encoder = load_himae(snakemake.input.model[0], device, amp)
 else:
-    from clinssl.models.papagei import PaPaGeiEncoder, load_papagei
+    from clinssl.ppg.papagei import PaPaGeiEncoder, load_papagei
 
     pg = snakemake.params.papagei
     model = load_papagei(

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from clinssl.plots.ppg import plot_pvc_roc
+from clinssl.ppg.plots import plot_pvc_roc
 from clinssl.utils import read_json, setup_logging
 
 log = setup_logging(snakemake.log[0])

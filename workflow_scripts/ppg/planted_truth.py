@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 
-from clinssl.data.ppg_windows import read_windows_table
-from clinssl.eval.ppg_planted import planted_truth_report
+from clinssl.ppg.planted import planted_truth_report
+from clinssl.ppg.windows import read_windows_table
 from clinssl.utils import read_json, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])

@@ -2,8 +2,8 @@
 
 import torch
 
-from clinssl.data.ppg_windows import open_windows, read_windows_table
-from clinssl.models.himae import pretrain_on_store
+from clinssl.ppg.himae import pretrain_on_store
+from clinssl.ppg.windows import open_windows, read_windows_table
 from clinssl.train import save_model_file
 from clinssl.utils import setup_logging, write_json
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from clinssl.data.ppg_windows import read_windows_table
-from clinssl.eval.ppg_probe import (
+from clinssl.ppg.windows import read_windows_table
+from clinssl.stats.probes import (
     cluster_bootstrap_metrics,
     grouped_probe_predictions,
     predictions_frame,

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from clinssl.synthetic.ppg import PPGCohortConfig, write_mimic3_corpus, write_pulsedb_corpus
+from clinssl.ppg.synthetic import PPGCohortConfig, write_mimic3_corpus, write_pulsedb_corpus
 from clinssl.utils import atomic_path, setup_logging
 
 log = setup_logging(snakemake.log[0])

@@ -23,7 +23,7 @@ TARGET_RSS_MIB = 3 * 1024.0
 
 def _generate(root: Path, n_stays: int) -> float:
     code = (
-        "from clinssl.synthetic.icu import SyntheticICUSpec, write_ricu_export;"
+        "from clinssl.icu.synthetic import SyntheticICUSpec, write_ricu_export;"
         f"write_ricu_export({str(root)!r}, SyntheticICUSpec(n_stays={n_stays}, "
         f"n_patients={n_stays * 2 // 3}, horizon_hours={HOURS}, stays_per_part=10000, seed=0, "
         "pad_to_horizon=True))"
@@ -34,8 +34,8 @@ def _generate(root: Path, n_stays: int) -> float:
 
 
 def run(work_dir: Path, scale: str) -> list[Measurement]:
-    from clinssl.data.icu_ingest import IngestOptions, ingest
-    from clinssl.io.ricu import RicuExport
+    from clinssl.icu.ingest import IngestOptions, ingest
+    from clinssl.icu.io.ricu import RicuExport
 
     n_stays = SCALES[scale]
     export_dir = Path(work_dir) / "ricu"

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from clinssl.bench.core import Measurement, peak_rss_mib
-from clinssl.models.encoders import build_encoder
-from clinssl.models.objectives import PARADIGM_ENCODER, build_objective
+from clinssl.icu.encoders import build_encoder
+from clinssl.icu.objectives import PARADIGM_ENCODER, build_objective
 
 BATCH = 256
 T = 24

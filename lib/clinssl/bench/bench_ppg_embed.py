@@ -1,12 +1,12 @@
 """Embedding-extraction throughput (windows/s) of frozen HiMAE (and GPU when available).
 
-Measures :class:`clinssl.models.himae.HiMAEEncoder` on random windows in the store's shape
+Measures :class:`clinssl.ppg.himae.HiMAEEncoder` on random windows in the store's shape
 (1250 samples at 125 Hz) with the reference architecture (input at 125 Hz, 16→256
 channels), after a warm-up batch. CPU uses all cores torch is given; on CUDA bf16 autocast
 is used, as the ``ppg_embed`` rule does. Target on an H100: ≥ 50,000 windows/s.
 
 It also times what the ``ppg_embed`` rule does per batch beyond the encoder: the waveform-level
-augmentation of ``z_aug`` alone (:func:`clinssl.data.ppg_augment.augment_batch`, on the
+augmentation of ``z_aug`` alone (:func:`clinssl.ppg.augment.augment_batch`, on the
 device that encodes), and the whole cache writer (:func:`write_embedding_cache`: read, augment,
 encode ``z`` and ``z_aug``, write) with the default model rate (62.5 Hz), in windows/s of
 the store (each window is encoded twice).
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from clinssl.bench.core import Measurement
-from clinssl.models.himae import HiMAE, HiMAEConfig, HiMAEEncoder
+from clinssl.ppg.himae import HiMAE, HiMAEConfig, HiMAEEncoder
 from clinssl.utils.device import autocast_dtype
 
 
@@ -45,7 +45,7 @@ def _throughput(device: torch.device, n: int, batch: int, input_fs: float) -> fl
 
 
 def _augment_throughput(device: torch.device, n: int, batch: int) -> float:
-    from clinssl.data.ppg_augment import AugmentConfig, augment_batch
+    from clinssl.ppg.augment import AugmentConfig, augment_batch
 
     x = torch.from_numpy(np.random.default_rng(0).normal(size=(batch, 1250)).astype(np.float32))
     x = x.to(device)
@@ -63,8 +63,8 @@ def _augment_throughput(device: torch.device, n: int, batch: int) -> float:
 def _cache_throughput(work_dir: Path, device: torch.device, n: int, batch: int) -> float:
     import pandas as pd
 
-    from clinssl.data.ppg_augment import AugmentConfig
-    from clinssl.data.ppg_embeddings import write_embedding_cache
+    from clinssl.ppg.augment import AugmentConfig
+    from clinssl.ppg.embeddings import write_embedding_cache
 
     torch.manual_seed(0)
     enc = HiMAEEncoder(HiMAE(HiMAEConfig(seq_len=625, patch_len=5)), 62.5, device,

@@ -21,8 +21,8 @@ WINDOWS_PER_SUBJECT = 30
 _CHILD = """
 import json, sys, time
 from clinssl.bench.core import peak_rss_mib
-from clinssl.data.ppg_qc import QCThresholds
-from clinssl.data.ppg_windows import build_window_store
+from clinssl.ppg.qc import QCThresholds
+from clinssl.ppg.windows import build_window_store
 root, out = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 report = build_window_store({"format": "pulsedb", "root": root}, out + "/windows.npy",
@@ -34,7 +34,7 @@ print(json.dumps({"rss_mib": peak_rss_mib(), "seconds": time.perf_counter() - t0
 
 
 def _generate(root: Path, n_subjects: int) -> None:
-    from clinssl.synthetic.ppg import PPGCohortConfig, write_pulsedb_corpus
+    from clinssl.ppg.synthetic import PPGCohortConfig, write_pulsedb_corpus
 
     cfg = PPGCohortConfig(n_subjects=n_subjects, windows_per_subject=WINDOWS_PER_SUBJECT, seed=0)
     write_pulsedb_corpus(cfg, root, subset_subjects=0)

@@ -1,1 +1,1 @@
-"""Readers and writers of the real raw-data formats (PulseDB, WFDB, ...)."""
+"""Readers shared by branches: WFDB records, group-level splits."""

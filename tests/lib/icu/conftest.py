@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clinssl.synthetic.icu import SyntheticICUSpec, write_ricu_export, write_yaib_cohorts
+from clinssl.icu.synthetic import SyntheticICUSpec, write_ricu_export, write_yaib_cohorts
 
 SMALL_CONCEPTS = ("hr", "sbp", "map", "resp", "o2sat", "temp", "crea", "bun", "urine", "lact", "avpu", "mech_vent", "abx")  # fmt: skip
 

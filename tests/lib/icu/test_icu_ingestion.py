@@ -13,10 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from clinssl.data.icu_ingest import CohortError, IngestOptions, ingest, open_source
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.io.ricu import RicuExportError
-from clinssl.io.yaib import YaibCohortError
+from clinssl.icu.ingest import CohortError, IngestOptions, ingest, open_source
+from clinssl.icu.io.ricu import RicuExportError
+from clinssl.icu.io.yaib import YaibCohortError
+from clinssl.icu.labels import ICU_TASKS
 
 
 def _ingest(root: Path, out: Path, **opts) -> dict:
@@ -274,7 +274,7 @@ def test_missing_stays_column_is_named(small_export: Path, tmp_path: Path) -> No
 
 def test_string_patient_ids_split_by_patient(small_export: Path, tmp_path: Path) -> None:
     """eICU's patient id (uniquepid) is text; the cohort and splits handle it."""
-    from clinssl.data.icu_splits import patient_level_split
+    from clinssl.io.splits import patient_level_split
 
     stays = pd.read_parquet(small_export / "stays.parquet")
     stays["patient_id"] = "002-" + stays["patient_id"].astype(str)

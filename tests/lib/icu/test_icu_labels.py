@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.icu_labels import (
+from clinssl.icu.labels import (
     ICU_TASKS,
     aki_kdigo,
     build_labels,

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from clinssl.data.icu_dataset import ICUDataset, split_dir
-from clinssl.data.icu_ingest import ingest, open_source
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.data.icu_normalization import train_statistics
-from clinssl.data.icu_splits import patient_level_split
+from clinssl.icu.dataset import ICUDataset, split_dir
+from clinssl.icu.ingest import ingest, open_source
+from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.normalization import train_statistics
+from clinssl.io.splits import patient_level_split
 from clinssl.utils import write_json
 
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from clinssl.io.ricu_dictionary import DEFAULT_CONCEPTS, RICU_CONCEPTS
-from clinssl.synthetic.icu import SyntheticICUSpec, generate_cohort, write_ricu_export
+from clinssl.icu.io.ricu_dictionary import DEFAULT_CONCEPTS, RICU_CONCEPTS
+from clinssl.icu.synthetic import SyntheticICUSpec, generate_cohort, write_ricu_export
 
 
 def test_cohort_prevalences_match_the_design() -> None:
@@ -120,8 +120,8 @@ def test_default_cohort_outcomes_are_learnable_with_a_subgroup_gap(tmp_path: Pat
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
-    from clinssl.data.icu_ingest import ingest, open_source
-    from clinssl.data.icu_splits import patient_level_split
+    from clinssl.icu.ingest import ingest, open_source
+    from clinssl.io.splits import patient_level_split
 
     write_ricu_export(tmp_path / "ricu", SyntheticICUSpec())
     ingest(open_source("synthetic", tmp_path / "ricu"), tmp_path / "out")

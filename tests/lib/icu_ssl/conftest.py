@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from clinssl.eval.icu_benchmark import SplitTensors
+from clinssl.icu.benchmark import SplitTensors
 
 T, D = 24, 6
 

@@ -9,9 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.icu_labels import ICU_TASKS
-from clinssl.eval.downstream import DownstreamConfig, label_fraction_indices, sqrt_balanced_weights
-from clinssl.eval.icu_benchmark import (
+from clinssl.icu.benchmark import (
     paired_vs_supervised,
     planted_checks,
     probe_vs_random,
@@ -19,7 +17,9 @@ from clinssl.eval.icu_benchmark import (
     summarize,
     summary_markdown,
 )
-from clinssl.models.pretraining import (
+from clinssl.icu.downstream import DownstreamConfig, label_fraction_indices, sqrt_balanced_weights
+from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.pretraining import (
     PretrainConfig,
     encoder_spec,
     fresh_encoder,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clinssl.models.encoders import ENCODERS, ObservationTransformerEncoder, build_encoder
+from clinssl.icu.encoders import ENCODERS, ObservationTransformerEncoder, build_encoder
 
 D = 5
 

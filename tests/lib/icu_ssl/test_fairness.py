@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clinssl.eval.fairness import age_group, fairness_report
+from clinssl.stats.fairness import age_group, fairness_report
 
 
 def _frame(n: int = 3000, seed: int = 0) -> pd.DataFrame:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clinssl.models.masking import (
+from clinssl.icu.masking import (
     block_timestep_mask,
     complementary_timestep_masks,
     elementwise_mask,

@@ -12,7 +12,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from clinssl.eval.metrics import auprc, auroc, ece, evaluate, metric_values
+from clinssl.stats.metrics import auprc, auroc, ece, evaluate, metric_values
 
 
 def test_binary_metrics_match_sklearn_with_ties() -> None:

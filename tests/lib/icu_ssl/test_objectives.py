@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from clinssl.models.encoders import build_encoder
-from clinssl.models.objectives import (
+from clinssl.icu.encoders import build_encoder
+from clinssl.icu.objectives import (
     OBJECTIVES,
     PARADIGM_ENCODER,
     build_objective,

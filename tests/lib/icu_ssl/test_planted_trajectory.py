@@ -1,7 +1,7 @@
 """Planted truth of the SSL comparison on the real synthetic ICU generator.
 
 The generator plants in-hospital mortality mostly in the *direction* of each stay's severity
-trajectory (see ``clinssl.synthetic.icu``): a randomly initialised encoder's pooled
+trajectory (see ``clinssl.icu.synthetic``): a randomly initialised encoder's pooled
 embedding exposes the window's per-hour feature averages, which carry the level but not
 the sign of the trend, whereas pretraining on the series' dynamics makes it linearly
 readable. This test runs the actual chain (export → ingestion → train-only normalisation →
@@ -26,13 +26,13 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from clinssl.data.icu_ingest import ingest, open_source
-from clinssl.data.icu_normalization import train_statistics
-from clinssl.data.icu_splits import patient_level_split
-from clinssl.eval.downstream import embed
-from clinssl.eval.icu_inputs import load_splits
-from clinssl.models.pretraining import PretrainConfig, encoder_spec, fresh_encoder, pretrain
-from clinssl.synthetic.icu import SyntheticICUSpec, write_ricu_export
+from clinssl.icu.downstream import embed
+from clinssl.icu.ingest import ingest, open_source
+from clinssl.icu.inputs import load_splits
+from clinssl.icu.normalization import train_statistics
+from clinssl.icu.pretraining import PretrainConfig, encoder_spec, fresh_encoder, pretrain
+from clinssl.icu.synthetic import SyntheticICUSpec, write_ricu_export
+from clinssl.io.splits import patient_level_split
 from clinssl.utils import write_json
 
 ENCODERS = {"transformer": {"d_model": 32, "d_ff": 128}}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from clinssl.models.himae import (
+from clinssl.ppg.himae import (
     HiMAE,
     HiMAEConfig,
     HiMAEEncoder,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from ppg_standins import write_papagei_clone
 
-from clinssl.models.papagei import PaPaGeiEncoder, load_papagei, preprocess
+from clinssl.ppg.papagei import PaPaGeiEncoder, load_papagei, preprocess
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from clinssl.data.ppg_augment import AugmentConfig, augment_rows
-from clinssl.data.ppg_embeddings import write_embedding_cache
+from clinssl.ppg.augment import AugmentConfig, augment_rows
+from clinssl.ppg.embeddings import write_embedding_cache
 
 
 class MeanStd:
@@ -53,7 +53,7 @@ def test_augmentation_is_plausible_and_seeded() -> None:
     assert np.corrcoef(np.roll(a[0], 0), x[0])[0, 1] > 0.5  # still the same pulse train
 
 
-# --- batched augmentation vs. the per-window semantics (see clinssl.data.ppg_augment) -------
+# --- batched augmentation vs. the per-window semantics (see clinssl.ppg.augment) -------
 
 _M32 = 0xFFFFFFFF
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clinssl.eval.ppg_probe import (
+from clinssl.stats.probes import (
     cluster_bootstrap_metrics,
     grouped_probe_predictions,
     grouped_ridge_r2,

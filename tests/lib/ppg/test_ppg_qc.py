@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from clinssl.data.ppg_qc import QCThresholds, apply_thresholds, score_windows, window_scores
-from clinssl.synthetic.ppg import PPGCohortConfig, beat_shape, iter_cohort
+from clinssl.ppg.qc import QCThresholds, apply_thresholds, score_windows, window_scores
+from clinssl.ppg.synthetic import PPGCohortConfig, beat_shape, iter_cohort
 
 
 def test_planted_bad_windows_are_rejected_good_ones_kept() -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.ppg_splits import age_stratified_split
+from clinssl.io.splits import age_stratified_split
 
 FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clinssl.data.ppg_qc import QCThresholds
-from clinssl.data.ppg_windows import (
+from clinssl.ppg.qc import QCThresholds
+from clinssl.ppg.synthetic import PPGCohortConfig, write_pulsedb_corpus
+from clinssl.ppg.windows import (
     WindowStoreError,
     build_window_store,
     fill_nan,
@@ -17,7 +18,6 @@ from clinssl.data.ppg_windows import (
     successor_index,
     to_target_rate,
 )
-from clinssl.synthetic.ppg import PPGCohortConfig, write_pulsedb_corpus
 
 SPLITS = {"train": 0.6, "val": 0.2, "test": 0.2}
 
@@ -123,7 +123,7 @@ def test_store_from_subset_files(corpus, tmp_path) -> None:
 
 
 def _segment_corpus(root, signals):
-    from clinssl.io.pulsedb import write_segment_file
+    from clinssl.ppg.io.pulsedb import write_segment_file
 
     path = root / "Segment_Files" / "PulseDB_MIMIC" / "p000042.mat"
     path.parent.mkdir(parents=True)

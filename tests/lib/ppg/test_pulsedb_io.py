@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from clinssl.io.pulsedb import (
+from clinssl.ppg.io.pulsedb import (
     PulseDBFormatError,
     iter_subset_file,
     read_segment_file,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clinssl.synthetic.ppg import (
+from clinssl.ppg.synthetic import (
     PPGCohortConfig,
     beat_shape,
     draw_subject,

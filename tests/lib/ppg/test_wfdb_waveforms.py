@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clinssl.io.wfdb_waveforms import (
+from clinssl.io.wfdb import (
     NoPPGChannel,
     SegmentSpec,
     WFDBFormatError,

@@ -1,1 +1,0 @@
-"""Tensors, windows, masks, splits and quality control shared by the branches."""

@@ -1,1 +1,0 @@
-"""Metrics, probes and statistics."""

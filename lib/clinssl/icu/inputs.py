@@ -1,0 +1,66 @@
+"""Load an ingested ICU dataset's splits as whole arrays for the SSL benchmark.
+
+Reads the data branch's contract through :class:`clinssl.icu.dataset.ICUDataset` (so
+normalization — train statistics of the seed's split, then zero-fill — is exactly the one
+every consumer uses) and returns :class:`~clinssl.icu.benchmark.SplitTensors` with all
+task labels. Whole arrays rather than per-item loading: the synthetic and CPU-sized cohorts
+fit in memory, and vectorised batches keep the benchmark within its time budget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clinssl.icu.benchmark import SplitTensors
+from clinssl.icu.dataset import ICUDataset
+from clinssl.icu.labels import ICU_TASKS
+from clinssl.stats.fairness import age_group
+
+__all__ = ["load_splits", "load_static"]
+
+
+def load_splits(
+    root: str | Path, seed: int, splits: tuple[str, ...] = ("train", "val", "test")
+) -> dict[str, SplitTensors]:
+    """``{split: SplitTensors}`` of dataset directory ``root`` for split seed ``seed``."""
+    root = Path(root)
+    static = pd.read_parquet(root / "static.parquet", columns=["stay_id", "patient_id"])
+    labels = pd.read_parquet(root / "labels.parquet")
+    if not np.array_equal(labels["stay_id"].to_numpy(), static["stay_id"].to_numpy()):
+        raise ValueError(f"{root / 'labels.parquet'}: stay_id order differs from static.parquet")
+    missing = [t for t in ICU_TASKS if t not in labels]
+    if missing:
+        raise ValueError(f"{root / 'labels.parquet'}: missing task columns {missing}")
+    task_labels = pd.DataFrame(
+        {t: labels[t].to_numpy(dtype=np.float64, na_value=np.nan) for t in ICU_TASKS}
+    )
+    out = {}
+    for split in splits:
+        ds = ICUDataset(root, seed, split)
+        rows = ds.rows
+        values, mask = ds.normalized(rows)
+        out[split] = SplitTensors(
+            values=values,
+            mask=mask,
+            stay_id=static["stay_id"].to_numpy()[rows],
+            patient_id=static["patient_id"].to_numpy()[rows],
+            labels=task_labels.iloc[rows].reset_index(drop=True),
+        )
+    return out
+
+
+def load_static(root: str | Path, age_bins: list[int] | tuple[int, ...]) -> pd.DataFrame:
+    """``stay_id, patient_id, sex, race, age_group`` for fairness analysis."""
+    static = pd.read_parquet(Path(root) / "static.parquet")
+    needed = {"stay_id", "patient_id", "age", "sex", "race"}
+    missing = sorted(needed - set(static.columns))
+    if missing:
+        raise ValueError(f"{Path(root) / 'static.parquet'}: missing columns {missing}")
+    frame = static[["stay_id", "patient_id", "sex", "race"]].copy()
+    frame["sex"] = frame["sex"].astype("string")
+    frame["race"] = frame["race"].astype("string")
+    frame["age_group"] = age_group(static["age"], age_bins)
+    return frame

@@ -1,1 +1,0 @@
-"""Encoders, SSL objectives, heads and wrappers of external models."""

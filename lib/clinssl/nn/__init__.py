@@ -1,0 +1,1 @@
+"""Neural-network pieces shared by branches: layers, SSL building blocks, task heads."""

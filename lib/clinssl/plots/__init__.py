@@ -1,1 +1,0 @@
-"""Figure functions (matplotlib), one per figure."""

@@ -1,0 +1,1 @@
+"""Statistics shared by every branch: metrics, bootstrap confidence intervals, probes, fairness."""

@@ -1,1 +1,0 @@
-"""Generators of synthetic raw data in the real formats, with planted ground truth."""
