@@ -15,9 +15,9 @@ def test_ppg_planted_truth(runner, built_branch) -> None:
     (path,) = runner.run_rule("ppg_planted_truth", [f"{OUT}/planted_truth.json"])
     report = json.loads(path.read_text())
     checks = report["checks"]
-    assert set(checks) == {"pvc_roc_auc", "age_r2", "bad_rejected", "good_rejected"}
+    assert set(checks) == {"pvc_auroc", "age_r2", "bad_rejected", "good_rejected"}
     probe = json.loads(runner.path(f"{OUT}/pvc_probe/metrics.json").read_text())
-    assert checks["pvc_roc_auc"]["value"] == probe["roc_auc"]
+    assert checks["pvc_auroc"]["value"] == probe["auroc"]["value"]
     # what the tiny config can show: QC and age are recovered even at this size
     assert checks["bad_rejected"]["passed"] and checks["good_rejected"]["passed"]
     assert checks["age_r2"]["value"] >= 0.5 and checks["age_r2"]["passed"]

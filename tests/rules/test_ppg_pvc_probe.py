@@ -32,8 +32,10 @@ def test_ppg_pvc_probe(runner, built_branch) -> None:
     assert list(pred.columns[:5]) == ["subject", "record", "window", "label", "p_pvc"]
     assert pred["p_pvc"].between(0, 1).all()
     assert metrics["n_positive"] == int(table.loc[usable, "pvc"].sum())
-    assert metrics["roc_auc"] >= 0.9
-    lo, hi = metrics["roc_auc_ci"]
-    assert lo <= metrics["roc_auc"] <= hi
+    auroc = metrics["auroc"]
+    assert auroc["value"] >= 0.9
+    assert auroc["ci_low"] <= auroc["value"] <= auroc["ci_high"] and auroc["ci_low"] < 1.0
+    assert metrics["bootstrap"]["unit"] == "subject"
+    assert set(metrics) >= {"auroc", "auprc", "brier", "ece"}
     # every subject's windows are predicted by a model that never saw that subject
     assert (pred.groupby("subject")["fold"].nunique() == 1).all()

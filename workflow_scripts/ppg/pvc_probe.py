@@ -2,12 +2,9 @@
 
 import numpy as np
 
+from clinssl.ppg.probe import predictions_frame, probe_metrics
 from clinssl.ppg.windows import read_windows_table
-from clinssl.stats.probes import (
-    cluster_bootstrap_metrics,
-    grouped_probe_predictions,
-    predictions_frame,
-)
+from clinssl.stats.probes import grouped_probe_predictions
 from clinssl.utils import atomic_path, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])
@@ -24,12 +21,13 @@ x = np.asarray(z[rows], dtype=np.float64)
 p, fold = grouped_probe_predictions(
     x, y, groups, settings["n_folds"], snakemake.params.seed, settings["C"]
 )
-metrics = cluster_bootstrap_metrics(
+metrics = probe_metrics(
     y, p, groups, settings["n_bootstrap"], snakemake.params.seed, settings["ci_level"]
 )
 metrics.update(encoder="himae", dataset=snakemake.wildcards.dataset, n_folds=settings["n_folds"])
 with atomic_path(snakemake.output.predictions) as tmp:
     predictions_frame(sub, y, p, fold).to_csv(tmp, index=False)
 write_json(snakemake.output.metrics, metrics)
-log.info("PVC probe: ROC-AUC %.3f CI %s, AP %.3f", metrics["roc_auc"], metrics["roc_auc_ci"],
-         metrics["average_precision"])  # fmt: skip
+auroc, auprc = metrics["auroc"], metrics["auprc"]
+log.info("PVC probe: AUROC %.3f [%.3f, %.3f], AUPRC %.3f", auroc["value"], auroc["ci_low"],
+         auroc["ci_high"], auprc["value"])  # fmt: skip

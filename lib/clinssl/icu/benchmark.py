@@ -10,7 +10,10 @@ Layers (each testable without Snakemake):
   must beat). Returns the long metrics table (with bootstrap CIs) and test predictions.
 * :func:`summarize` — mean ± sd over seeds per paradigm × task × protocol × fraction × metric.
 * :func:`paired_vs_supervised` — per seed, the paired bootstrap difference in the primary
-  metric against supervised training on the *same* test stays and resamples.
+  metric against supervised training on the *same* test stays and resampled patients.
+
+Every CI resamples test **patients** (:mod:`clinssl.stats.bootstrap`): a patient's stays
+are correlated, and resampling stays as if independent makes the intervals too narrow.
 * :func:`probe_vs_random` — each SSL probe against the random-encoder probe, seed-averaged,
   with a paired bootstrap CI (how clearly a probe beats the floor).
 
@@ -41,13 +44,7 @@ from clinssl.icu.downstream import (
     label_fraction_indices,
     linear_probe,
 )
-from clinssl.stats.metrics import (
-    HIGHER_IS_BETTER,
-    PRIMARY_METRIC,
-    bootstrap_indices,
-    evaluate,
-    metric_values,
-)
+from clinssl.stats.bootstrap import evaluate, paired_margin, paired_replicates, percentile_ci
 from clinssl.utils.seeding import derive_seed
 
 log = logging.getLogger(__name__)
@@ -100,9 +97,12 @@ class SplitTensors:
 
 
 def _metric_rows(
-    base: dict, kind: str, y: np.ndarray, scores: np.ndarray, n_resamples: int, seed: int
+    base: dict, kind: str, test: SplitData, scores: np.ndarray, n_resamples: int, seed: int
 ) -> list[dict]:
-    results = evaluate(kind, y, scores, n_resamples=n_resamples, seed=seed)
+    """One row per metric; CIs resample test *patients* (a patient's stays are correlated)."""
+    results = evaluate(
+        kind, test.y, scores, groups=test.patient_id, n_resamples=n_resamples, seed=seed
+    )
     return [{**base, "metric": m, **v} for m, v in results.items()]
 
 
@@ -186,7 +186,7 @@ def run_protocols(
                 metric_rows += _metric_rows(
                     base,
                     kind,
-                    test.y,
+                    test,
                     result.scores,
                     n_resamples,
                     derive_seed(seed, "bootstrap", task),
@@ -238,31 +238,22 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _paired_bootstrap(
-    kind: str,
-    y: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    n_resamples: int,
-    seed: int,
+def _paired(
+    kind: str, merged: pd.DataFrame, other: str, n_resamples: int, seed: int,
     metric: str | None = None,
 ) -> tuple[str, float, np.ndarray]:
-    """``(metric, a − b, bootstrap replicates of a − b)`` in ``metric`` (default: the task's
-    primary metric), with the same resamples of the shared test stays applied to both
-    models; the sign is flipped for lower-is-better metrics so that positive always means
-    ``a`` is better."""
-    metric = metric or PRIMARY_METRIC[kind][0]
-    higher = HIGHER_IS_BETTER[metric]
-    sign = 1.0 if higher else -1.0
-    diff = sign * (
-        metric_values(kind, y, a, metric)[metric][0] - metric_values(kind, y, b, metric)[metric][0]
-    )
-    idx = bootstrap_indices(len(y), n_resamples, seed)
-    boot = sign * (
-        metric_values(kind, y[idx], a[idx], metric)[metric]
-        - metric_values(kind, y[idx], b[idx], metric)[metric]
-    )
-    return metric, float(diff), boot
+    """Paired replicates of ``y_score − <other>`` on the merged test stays, resampling
+    patients (both models see the same resampled patients)."""
+    return paired_replicates(
+        kind,
+        merged["y_true"].to_numpy(float),
+        merged["y_score"].to_numpy(float),
+        merged[other].to_numpy(float),
+        metric=metric,
+        groups=merged["patient_id"].to_numpy(),
+        n_resamples=n_resamples,
+        seed=seed,
+    )  # fmt: skip
 
 
 def paired_vs_supervised(
@@ -274,7 +265,7 @@ def paired_vs_supervised(
     """Primary-metric difference of every non-supervised result against supervised training.
 
     For each (paradigm, protocol, task, fraction, seed) the same bootstrap resamples of the
-    shared test stays are applied to both models (a paired bootstrap); rows report the
+    shared test patients are applied to both models (a paired bootstrap); rows report the
     point difference, its CI, and a two-sided bootstrap p-value. Direction: positive =
     better than supervised (for MAE the sign is flipped so this holds).
     """
@@ -289,22 +280,14 @@ def paired_vs_supervised(
         if ref.empty:
             continue
         merged = other.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_sup"))
-        metric, diff, boot = _paired_bootstrap(
-            tasks[task],
-            merged["y_true"].to_numpy(float),
-            merged["y_score"].to_numpy(float),
-            merged["y_score_sup"].to_numpy(float),
-            n_resamples,
-            derive_seed(int(seed), "paired", task),
+        metric, diff, boot = _paired(
+            tasks[task], merged, "y_score_sup", n_resamples, derive_seed(int(seed), "paired", task)
         )
-        boot = boot[np.isfinite(boot)]
-        alpha = (1 - confidence) / 2
-        lo, hi = np.quantile(boot, [alpha, 1 - alpha]) if boot.size else (np.nan, np.nan)
-        p = min(1.0, 2 * min((boot <= 0).mean(), (boot >= 0).mean())) if boot.size else np.nan
+        margin = paired_margin(diff, boot, confidence)
         rows.append({
             "paradigm": paradigm, "encoder": encoder, "protocol": protocol, "task": task,
             "label_fraction": fraction, "seed": seed, "metric": metric, "delta": diff,
-            "ci_low": float(lo), "ci_high": float(hi), "p_value": float(p),
+            "ci_low": margin.ci_low, "ci_high": margin.ci_high, "p_value": margin.p_value,
         })  # fmt: skip
     per_seed = pd.DataFrame(rows)
     if per_seed.empty:
@@ -339,7 +322,7 @@ def probe_vs_random(
 
     Why: a probe that beats the random-encoder probe by less than the test set's sampling
     noise has not shown that pretraining learned anything. Per seed, both probes are scored
-    on the same resamples of the same test stays; replicate ``r`` of the seed-averaged
+    on the same resamples of the same test patients; replicate ``r`` of the seed-averaged
     difference is the mean over seeds of each seed's replicate ``r``, so the CI covers the
     test-set noise of every seed's split. Columns: paradigm, encoder, metric, delta,
     ci_low, ci_high, n_seeds, seeds_better.
@@ -361,26 +344,18 @@ def probe_vs_random(
             if ref.empty:
                 continue
             merged = own.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_r"))
-            _, diff, boot = _paired_bootstrap(
-                kind,
-                merged["y_true"].to_numpy(float),
-                merged["y_score"].to_numpy(float),
-                merged["y_score_r"].to_numpy(float),
-                n_resamples,
-                derive_seed(int(seed), "probe_vs_random", task),
-                metric=metric,
-            )
+            _, diff, boot = _paired(
+                kind, merged, "y_score_r", n_resamples,
+                derive_seed(int(seed), "probe_vs_random", task), metric=metric,
+            )  # fmt: skip
             diffs.append(diff)
             boots.append(boot)
         if not diffs:
             continue
-        mean_boot = np.mean(boots, axis=0)
-        mean_boot = mean_boot[np.isfinite(mean_boot)]
-        alpha = (1 - confidence) / 2
-        lo, hi = np.quantile(mean_boot, [alpha, 1 - alpha]) if mean_boot.size else (np.nan, np.nan)
+        lo, hi = percentile_ci(np.mean(boots, axis=0), confidence)
         rows.append({
             "paradigm": paradigm, "encoder": encoder, "metric": metric,
-            "delta": float(np.mean(diffs)), "ci_low": float(lo), "ci_high": float(hi),
+            "delta": float(np.mean(diffs)), "ci_low": lo, "ci_high": hi,
             "n_seeds": len(diffs), "seeds_better": int(sum(d > 0 for d in diffs)),
         })  # fmt: skip
     return pd.DataFrame(rows)

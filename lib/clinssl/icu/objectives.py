@@ -23,27 +23,21 @@ Only what is intrinsic to a paradigm differs (SLICES, ``../shared/reference/icu.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clinssl.icu.encoders import (
-    MARTEncoder,
-    TimestepTransformerEncoder,
-    masked_mean,
-    safe_keys,
-    sinusoidal_encoding,
-    transformer_stack,
-)
+from clinssl.icu.encoders import MARTEncoder, TimestepTransformerEncoder
 from clinssl.icu.masking import (
     block_timestep_mask,
     complementary_timestep_masks,
     elementwise_mask,
     random_timestep_mask,
 )
+from clinssl.nn.layers import masked_mean, safe_keys, sinusoidal_encoding, transformer_stack
+from clinssl.nn.ssl import ema_momentum, ema_update_, frozen_copy, nt_xent
 
 __all__ = [
     "OBJECTIVES",
@@ -52,31 +46,7 @@ __all__ = [
     "MAEObjective",
     "SMARTObjective",
     "build_objective",
-    "ema_momentum",
-    "nt_xent",
 ]
-
-
-def ema_momentum(step: int, total_steps: int, start: float, end: float = 1.0) -> float:
-    """Momentum rising linearly from ``start`` to ``end`` over training (per step)."""
-    progress = min(max(step / max(1, total_steps), 0.0), 1.0)
-    return start + (end - start) * progress
-
-
-@torch.no_grad()
-def ema_update_(target: nn.Module, online: nn.Module, momentum: float) -> None:
-    """``target = m·target + (1−m)·online`` for every parameter (buffers are copied)."""
-    for t, o in zip(target.parameters(), online.parameters(), strict=True):
-        t.mul_(momentum).add_(o.detach(), alpha=1.0 - momentum)
-    for tb, ob in zip(target.buffers(), online.buffers(), strict=True):
-        tb.copy_(ob)
-
-
-def _frozen_copy(module: nn.Module) -> nn.Module:
-    target = copy.deepcopy(module)
-    for p in target.parameters():
-        p.requires_grad_(False)
-    return target
 
 
 def _require(encoder: nn.Module, cls: type, paradigm: str) -> None:
@@ -177,7 +147,7 @@ class JEPAObjective(nn.Module):
         if loss_type not in ("mse", "cosine"):
             raise ValueError(f"jepa loss_type must be 'mse' or 'cosine', got {loss_type!r}")
         self.encoder, self.mask_ratio, self.n_blocks = encoder, mask_ratio, n_blocks
-        self.target_encoder = _frozen_copy(encoder)
+        self.target_encoder = frozen_copy(encoder)
         self.predictor = _TokenDecoder(
             encoder.d_model,
             predictor_d_model,
@@ -213,16 +183,6 @@ class JEPAObjective(nn.Module):
     def ema_update(self, step: int, total_steps: int) -> None:
         m = ema_momentum(step, total_steps, self.momentum_start, self.momentum_end)
         ema_update_(self.target_encoder, self.encoder, m)
-
-
-def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:
-    """SimCLR's NT-Xent over the 2B×2B similarity matrix (inputs L2-normalised)."""
-    z = torch.cat([z1, z2], dim=0)
-    sim = z @ z.T / temperature
-    n = z1.shape[0]
-    sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
-    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    return F.cross_entropy(sim, targets)
 
 
 class ContrastiveObjective(nn.Module):
@@ -282,7 +242,7 @@ class SMARTObjective(nn.Module):
             beta,
         )
         d = encoder.d_model
-        self.target_encoder = _frozen_copy(encoder)
+        self.target_encoder = frozen_copy(encoder)
         self.predictor = nn.Sequential(
             nn.Linear(d, predictor_ratio * d),
             nn.GELU(),

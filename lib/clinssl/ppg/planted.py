@@ -4,7 +4,7 @@ Why a module: the same numbers are asserted by tests on the tiny config and repo
 default run (``results/ppg/<dataset>/planted_truth.json``), so they must be computed the
 same way: QC rejection of planted bad windows (all-NaN windows excluded from the store
 count as rejected), ridge R² of chronological and vascular age from ``z`` (subject-grouped
-CV on QC-passed windows), and the PVC probe's ROC-AUC.
+CV on QC-passed windows), and the PVC probe's AUROC.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 from clinssl.stats.probes import grouped_ridge_r2
 
 TARGETS = {
-    "pvc_roc_auc": ("min", 0.85),
+    "pvc_auroc": ("min", 0.85),
     "age_r2": ("min", 0.5),
     "bad_rejected": ("min", 0.9),
     "good_rejected": ("max", 0.05),
@@ -66,7 +66,7 @@ def planted_truth_report(
     qc = qc_recovery(table, truth)
     age = age_recovery(table, z, truth)
     values = {
-        "pvc_roc_auc": probe["roc_auc"],
+        "pvc_auroc": probe["auroc"]["value"],
         "age_r2": age["age_r2"],
         "bad_rejected": qc["bad_rejected"],
         "good_rejected": qc["good_rejected"],

@@ -29,17 +29,16 @@ def plot_pvc_roc(
     prec, rec, _ = precision_recall_curve(y, p)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 4), constrained_layout=True)
 
-    def _ci(key: str) -> str:
-        ci = metrics.get(f"{key}_ci")
-        return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
+    def _label(name: str, metric: str) -> str:
+        m = metrics[metric]
+        ci = f" [{m['ci_low']:.3f}, {m['ci_high']:.3f}]" if np.isfinite(m["ci_low"]) else ""
+        return f"{name} {m['value']:.3f}{ci}"
 
-    ax1.plot(fpr, tpr, lw=2, label=f"AUC {metrics['roc_auc']:.3f}{_ci('roc_auc')}")
+    ax1.plot(fpr, tpr, lw=2, label=_label("AUROC", "auroc"))
     ax1.plot([0, 1], [0, 1], ls="--", c="grey", lw=1, label="chance")
     ax1.set(xlabel="false-positive rate", ylabel="true-positive rate", title="ROC")
     ax1.legend(loc="lower right")
-    ax2.plot(
-        rec, prec, lw=2, label=f"AP {metrics['average_precision']:.3f}{_ci('average_precision')}"
-    )
+    ax2.plot(rec, prec, lw=2, label=_label("AUPRC", "auprc"))
     ax2.axhline(np.mean(y), ls="--", c="grey", lw=1, label=f"prevalence {np.mean(y):.3f}")
     ax2.set(xlabel="recall", ylabel="precision", title="precision-recall", ylim=(0, 1.02))
     ax2.legend(loc="upper right")

@@ -1,171 +1,191 @@
-"""Downstream metrics with bootstrap 95 % confidence intervals.
+"""Downstream metrics, computed for many bootstrap resamples at once.
 
 Binary tasks: AUROC, AUPRC (average precision), Brier score and ECE (15 equal-width bins,
-L1, on the positive-class probability), as in SLICES. Regression (LOS): MAE, MSE, R².
+L1, on the positive-class probability), as in SLICES. Multilabel tasks (several binary labels
+per row, e.g. PTB-XL's diagnostic superclasses): macro AUROC and macro AUPRC over the labels.
+Regression (LOS): MAE, MSE, R².
 
-Why vectorised: every downstream result gets a bootstrap CI (1,000 resamples by default) and
-a run produces hundreds of results; calling scikit-learn once per resample would dominate
-the runtime. The metric functions below therefore accept a batch of resampled label/score
-rows ``(R, n)`` and compute all resamples at once; on a single row they agree with
-scikit-learn's ``roc_auc_score`` / ``average_precision_score`` / ``brier_score_loss``
-(tests check this). Resamples in which only one class occurs give NaN and are dropped from
+Why weights: a bootstrap resample draws rows (or whole patients) with replacement, which is
+the same as giving each row an integer weight — how often it was drawn. Every function here
+takes the labels and scores once, 1-D (or ``(n, L)`` for multilabel), plus an ``(R, n)``
+matrix of such weights, and returns the ``R`` metric values in one vectorised pass (the sort
+by score is shared by all resamples). A run produces hundreds of results with 1,000
+resamples each; calling scikit-learn once per resample would dominate its runtime. Without
+weights (``None``) the result is the point estimate, one value. On integer weights the
+functions agree with scikit-learn on the repeated rows, ties included (tests check this).
+Resamples in which a class is absent give NaN; :mod:`clinssl.stats.bootstrap` drops them from
 the percentile CI.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
+
 import numpy as np
-from scipy.stats import rankdata
 
 __all__ = [
     "BINARY_METRICS",
+    "HIGHER_IS_BETTER",
+    "METRICS",
+    "MULTILABEL_METRICS",
     "PRIMARY_METRIC",
     "REGRESSION_METRICS",
+    "TASK_KINDS",
     "auprc",
     "auroc",
-    "bootstrap_indices",
     "brier",
     "ece",
-    "evaluate",
     "metric_values",
 ]
 
 BINARY_METRICS = ("auroc", "auprc", "brier", "ece")
+MULTILABEL_METRICS = ("auroc", "auprc")
 REGRESSION_METRICS = ("mae", "mse", "r2")
+#: the metrics of each task kind (a kind is how labels are shaped, not what they mean)
+METRICS: dict[str, tuple[str, ...]] = {
+    "binary": BINARY_METRICS,
+    "multilabel": MULTILABEL_METRICS,
+    "regression": REGRESSION_METRICS,
+}
+TASK_KINDS = tuple(METRICS)
 #: primary metric per task kind and whether higher is better (model selection, summaries)
-PRIMARY_METRIC = {"binary": ("auprc", True), "regression": ("mae", False)}
+PRIMARY_METRIC = {"binary": ("auprc", True), "multilabel": ("auroc", True),
+                  "regression": ("mae", False)}  # fmt: skip
 HIGHER_IS_BETTER = {"auroc": True, "auprc": True, "brier": False, "ece": False,
                     "mae": False, "mse": False, "r2": True}  # fmt: skip
 
 
-def _2d(a: np.ndarray) -> np.ndarray:
+def _weights(weights: np.ndarray | None, n: int) -> np.ndarray:
+    if weights is None:
+        return np.ones((1, n))
+    w = np.asarray(weights, dtype=float)
+    w = w[None, :] if w.ndim == 1 else w
+    if w.ndim != 2 or w.shape[1] != n:
+        raise ValueError(f"weights must be (R, {n}), got {w.shape}")
+    return w
+
+
+def _1d(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=float)
-    return a[None, :] if a.ndim == 1 else a
+    if a.ndim != 1:
+        raise ValueError(f"expected a 1-D array, got shape {a.shape}")
+    return a
 
 
-def auroc(y: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """AUROC per row (Mann–Whitney U with mid-ranks for ties); NaN where a class is absent."""
-    y, score = _2d(y), _2d(score)
-    ranks = rankdata(score, axis=1)
-    n_pos = y.sum(axis=1)
-    n_neg = y.shape[1] - n_pos
-    u = (ranks * y).sum(axis=1) - n_pos * (n_pos + 1) / 2
+def _tie_groups(score: np.ndarray, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Row order by score and the start of each run of equal scores in that order."""
+    order = np.argsort(-score if descending else score, kind="stable")
+    s = score[order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    return order, starts
+
+
+def auroc(y: np.ndarray, score: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """AUROC per weight row (Mann–Whitney U with ties counted half); NaN where a class is absent."""
+    y, score = _1d(y), _1d(score)
+    w = _weights(weights, y.size)
+    order, starts = _tie_groups(score, descending=False)
+    wo, yo = w[:, order], y[order]
+    pos = np.add.reduceat(wo * yo, starts, axis=1)  # (R, groups)
+    neg = np.add.reduceat(wo * (1.0 - yo), starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where((n_pos > 0) & (n_neg > 0), u / (n_pos * n_neg), np.nan)
+        value = (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), value, np.nan)
 
 
-def auprc(y: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Average precision per row (step-wise, thresholds at distinct scores as scikit-learn)."""
-    y, score = _2d(y), _2d(score)
-    order = np.argsort(-score, axis=1, kind="stable")
-    ys = np.take_along_axis(y, order, axis=1)
-    ss = np.take_along_axis(score, order, axis=1)
-    tp = np.cumsum(ys, axis=1)
-    rank = np.arange(1, y.shape[1] + 1)[None, :]
-    # only the last position of each run of tied scores is a threshold
-    last_of_tie = np.ones_like(ss, dtype=bool)
-    last_of_tie[:, :-1] = ss[:, :-1] != ss[:, 1:]
-    n_pos = y.sum(axis=1)
-    precision = tp / rank
-    recall_tp = np.where(last_of_tie, tp, np.nan)
-    # recall increments between consecutive thresholds
-    filled = np.where(last_of_tie, tp, 0.0)
-    prev = np.maximum.accumulate(
-        np.concatenate([np.zeros((y.shape[0], 1)), filled], axis=1), axis=1
-    )[:, :-1]
-    delta = np.where(np.isnan(recall_tp), 0.0, recall_tp - prev)
+def auprc(y: np.ndarray, score: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Average precision per weight row (thresholds at distinct scores, as scikit-learn)."""
+    y, score = _1d(y), _1d(score)
+    w = _weights(weights, y.size)
+    order, starts = _tie_groups(score, descending=True)
+    wo, yo = w[:, order], y[order]
+    pos = np.add.reduceat(wo * yo, starts, axis=1)
+    neg = np.add.reduceat(wo * (1.0 - yo), starts, axis=1)
+    tp, fp = np.cumsum(pos, axis=1), np.cumsum(neg, axis=1)
+    n_pos = pos.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n_pos > 0, (delta * precision).sum(axis=1) / n_pos, np.nan)
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        value = (pos * precision).sum(axis=1) / n_pos
+    return np.where(n_pos > 0, value, np.nan)
 
 
-def brier(y: np.ndarray, prob: np.ndarray) -> np.ndarray:
-    """Mean squared error of the positive-class probability, per row."""
-    y, prob = _2d(y), _2d(prob)
-    return ((prob - y) ** 2).mean(axis=1)
+def brier(y: np.ndarray, prob: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Weighted mean squared error of the positive-class probability."""
+    y, prob = _1d(y), _1d(prob)
+    w = _weights(weights, y.size)
+    return (w @ (prob - y) ** 2) / w.sum(axis=1)
 
 
-def ece(y: np.ndarray, prob: np.ndarray, n_bins: int = 15) -> np.ndarray:
+def ece(
+    y: np.ndarray, prob: np.ndarray, weights: np.ndarray | None = None, n_bins: int = 15
+) -> np.ndarray:
     """Expected calibration error (equal-width bins on the positive-class probability, L1)."""
-    y, prob = _2d(y), _2d(prob)
+    y, prob = _1d(y), _1d(prob)
+    w = _weights(weights, y.size)
     bins = np.clip((prob * n_bins).astype(int), 0, n_bins - 1)
-    total = np.zeros(y.shape[0])
-    for b in range(n_bins):
-        in_bin = bins == b
-        conf = np.where(in_bin, prob, 0).sum(axis=1)
-        acc = np.where(in_bin, y, 0).sum(axis=1)
-        total += np.abs(acc - conf)
-    return total / y.shape[1]
+    one_hot = np.zeros((y.size, n_bins))
+    one_hot[np.arange(y.size), bins] = 1.0
+    gap = w @ ((y - prob)[:, None] * one_hot)  # (R, bins): Σ w (y − p) per bin
+    return np.abs(gap).sum(axis=1) / w.sum(axis=1)
 
 
-def _regression(y: np.ndarray, pred: np.ndarray) -> dict[str, np.ndarray]:
-    y, pred = _2d(y), _2d(pred)
+def _regression(
+    y: np.ndarray, pred: np.ndarray, weights: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    y, pred = _1d(y), _1d(pred)
+    w = _weights(weights, y.size)
+    total = w.sum(axis=1)
     err = pred - y
-    mse = (err**2).mean(axis=1)
-    var = y.var(axis=1)
+    mse = (w @ err**2) / total
+    mean = (w @ y) / total
+    var = (w * (y[None, :] - mean[:, None]) ** 2).sum(axis=1) / total
     with np.errstate(invalid="ignore", divide="ignore"):
         r2 = np.where(var > 0, 1 - mse / var, np.nan)
-    return {"mae": np.abs(err).mean(axis=1), "mse": mse, "r2": r2}
+    return {"mae": (w @ np.abs(err)) / total, "mse": mse, "r2": r2}
+
+
+def _multilabel(
+    fn: Callable[..., np.ndarray], y: np.ndarray, score: np.ndarray, weights: np.ndarray | None
+) -> np.ndarray:
+    """Macro average over label columns (labels undefined in a resample are left out)."""
+    y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
+    if y.ndim != 2 or y.shape != score.shape:
+        raise ValueError(f"multilabel labels/scores must be (n, L) alike, got {y.shape}, {score.shape}")
+    per_label = np.stack([fn(y[:, j], score[:, j], weights) for j in range(y.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all labels undefined: NaN
+        return np.nanmean(per_label, axis=0)
+
+
+_BINARY: dict[str, Callable[..., np.ndarray]] = {
+    "auroc": auroc, "auprc": auprc, "brier": brier, "ece": ece,
+}  # fmt: skip
 
 
 def metric_values(
-    kind: str, y: np.ndarray, score: np.ndarray, only: str | None = None
-) -> dict[str, np.ndarray]:
-    """Every metric of a task ``kind`` ('binary' | 'regression') per row of ``(R, n)`` inputs.
-
-    ``only`` computes just that metric (a paired bootstrap of the primary metric need not
-    pay for the other three on every resample)."""
-    if kind == "binary":
-        functions = {"auroc": auroc, "auprc": auprc, "brier": brier, "ece": ece}
-        if only is not None:
-            if only not in functions:
-                raise ValueError(f"unknown binary metric {only!r}; known: {sorted(functions)}")
-            functions = {only: functions[only]}
-        return {name: fn(y, score) for name, fn in functions.items()}
-    if kind == "regression":
-        values = _regression(y, score)
-        return values if only is None else {only: values[only]}
-    raise ValueError(f"task kind must be 'binary' or 'regression', got {kind!r}")
-
-
-def bootstrap_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    """``(n_resamples, n)`` indices drawn with replacement (a pure function of ``seed``)."""
-    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n))
-
-
-def evaluate(
     kind: str,
     y: np.ndarray,
     score: np.ndarray,
-    *,
-    n_resamples: int = 1000,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> dict[str, dict[str, float]]:
-    """``{metric: {"value", "ci_low", "ci_high"}}``: point estimates and percentile CIs.
+    only: str | None = None,
+    weights: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Every metric of a task ``kind`` (see :data:`METRICS`), one value per weight row.
 
-    ``score`` is the positive-class probability (binary) or the prediction (regression).
-    """
-    y = np.asarray(y, dtype=float)
-    score = np.asarray(score, dtype=float)
-    if y.shape != score.shape or y.ndim != 1:
-        raise ValueError(
-            f"labels and scores must be 1-D of equal length, got {y.shape}, {score.shape}"
-        )
-    if np.isnan(y).any() or np.isnan(score).any():
-        raise ValueError("labels/scores contain NaN; drop unlabeled stays before evaluating")
-    if kind == "binary" and not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("binary labels must be 0/1")
-    point = metric_values(kind, y, score)
-    out: dict[str, dict[str, float]] = {m: {"value": float(v[0])} for m, v in point.items()}
-    if n_resamples > 0 and len(y) > 1:
-        idx = bootstrap_indices(len(y), n_resamples, seed)
-        boot = metric_values(kind, y[idx], score[idx])
-        alpha = (1 - confidence) / 2
-        for m, values in boot.items():
-            finite = values[np.isfinite(values)]
-            lo, hi = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (np.nan, np.nan)
-            out[m].update(ci_low=float(lo), ci_high=float(hi))
-    else:
-        for m in out:
-            out[m].update(ci_low=float("nan"), ci_high=float("nan"))
-    return out
+    ``only`` computes just that metric (a paired bootstrap of the primary metric need not
+    pay for the others on every resample)."""
+    if kind not in METRICS:
+        raise ValueError(f"task kind must be one of {', '.join(TASK_KINDS)}, got {kind!r}")
+    names = METRICS[kind]
+    if only is not None:
+        if only not in names:
+            raise ValueError(f"unknown {kind} metric {only!r}; known: {sorted(names)}")
+        names = (only,)
+    if kind == "binary":
+        return {name: _BINARY[name](y, score, weights) for name in names}
+    if kind == "multilabel":
+        return {name: _multilabel(_BINARY[name], y, score, weights) for name in names}
+    values = _regression(y, score, weights)
+    return {name: values[name] for name in names}

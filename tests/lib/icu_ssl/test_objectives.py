@@ -6,13 +6,8 @@ import pytest
 import torch
 
 from clinssl.icu.encoders import build_encoder
-from clinssl.icu.objectives import (
-    OBJECTIVES,
-    PARADIGM_ENCODER,
-    build_objective,
-    ema_momentum,
-    nt_xent,
-)
+from clinssl.icu.objectives import OBJECTIVES, PARADIGM_ENCODER, build_objective
+from clinssl.nn.ssl import ema_momentum, nt_xent
 
 D = 6
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clinssl.stats.probes import (
-    cluster_bootstrap_metrics,
-    grouped_probe_predictions,
-    grouped_ridge_r2,
-)
+from clinssl.ppg.probe import probe_metrics
+from clinssl.stats.probes import grouped_probe_predictions, grouped_ridge_r2
 
 
 def _data(signal: float, seed: int = 0):
@@ -24,14 +21,16 @@ def _data(signal: float, seed: int = 0):
 def test_probe_recovers_planted_signal_and_not_noise() -> None:
     x, y, g = _data(2.0)
     p, fold = grouped_probe_predictions(x, y, g, n_folds=5, seed=0)
-    m = cluster_bootstrap_metrics(y, p, g, n_boot=200, seed=0)
-    assert m["roc_auc"] > 0.85 and m["roc_auc_ci"][0] <= m["roc_auc"] <= m["roc_auc_ci"][1]
+    m = probe_metrics(y, p, g, n_resamples=200, seed=0)
+    assert m["auroc"]["value"] > 0.85
+    assert m["auroc"]["ci_low"] <= m["auroc"]["value"] <= m["auroc"]["ci_high"]
+    assert (m["n_windows"], m["n_subjects"], m["n_positive"]) == (400, 40, int(y.sum()))
     for subject in np.unique(g):  # a subject's windows share one fold
         assert len(set(fold[g == subject])) == 1
     x0, y0, g0 = _data(0.0, seed=1)
     p0, _ = grouped_probe_predictions(x0, y0, g0, n_folds=5, seed=0)
-    m0 = cluster_bootstrap_metrics(y0, p0, g0, n_boot=200, seed=0)
-    assert m0["roc_auc_ci"][0] < 0.5 < m0["roc_auc_ci"][1] + 0.05
+    m0 = probe_metrics(y0, p0, g0, n_resamples=200, seed=0)
+    assert m0["auroc"]["ci_low"] < 0.5 < m0["auroc"]["ci_high"] + 0.05
 
 
 def test_ridge_r2_and_errors() -> None:
