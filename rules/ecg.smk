@@ -1,1 +1,2 @@
-"""Rules of the 'ecg' group (see DESIGN.md); filled in by the issue that builds it."""
+"""Rules of the ECG branch (PTB-XL SimCLR / BYOL). None yet: the branch's issue adds them and calls
+``register_final_outputs("ecg", ...)``; until then ``branches.ecg: true`` stops with a clear error."""

@@ -1,4 +1,6 @@
-"""Rules of the 'figures' group (see DESIGN.md); filled in by the issue that builds it."""
+"""One rule per figure; each figure is its own target (``snakemake results/figures/<name>.png``).
+
+A branch registers its figures as final outputs in its own rules file."""
 
 
 rule figure_ppg_pvc_roc:

@@ -1,8 +1,7 @@
 """ICU data rules: ricu extraction (R), ingestion to tensors + labels, patient-level splits.
 
-Contract for the SSL rules (rules/icu_ssl.smk): results/icu/<dataset>/{values.npy, mask.npy,
-static.parquet, labels.parquet, metadata.json} and
-results/icu/<dataset>/splits/seed<seed>/{splits.parquet, normalization.json}.
+Contract for the SSL rules (rules/icu_ssl.smk): one dataset's ``IngestFiles`` and one seed's
+``SplitFiles`` (clinssl.icu.files, where the file names are written once).
 """
 
 
@@ -25,10 +24,9 @@ rule icu_extract_ricu:
         "results/logs/icu/extract_ricu_{dataset}.log",
     benchmark:
         "results/benchmarks/icu/extract_ricu_{dataset}.tsv"
-    threads: 4
+    threads: rule_threads("icu_extract_ricu")
     resources:
-        mem_mb=32000,
-        runtime=720,
+        **rule_resources("icu_extract_ricu"),
     conda:
         "../envs/ricu.yaml"
     shell:
@@ -44,11 +42,7 @@ rule icu_ingest:
     input:
         raw=icu_raw_input,
     output:
-        values="results/icu/{dataset}/values.npy",
-        mask="results/icu/{dataset}/mask.npy",
-        static="results/icu/{dataset}/static.parquet",
-        labels="results/icu/{dataset}/labels.parquet",
-        metadata="results/icu/{dataset}/metadata.json",
+        **ICU_DATA,
     params:
         format=lambda wildcards: icu_dataset_config(wildcards.dataset)["format"],
         root=lambda wildcards: icu_dataset_root(wildcards.dataset),
@@ -58,9 +52,9 @@ rule icu_ingest:
         "results/logs/icu/ingest_{dataset}.log",
     benchmark:
         "results/benchmarks/icu/ingest_{dataset}.tsv"
-    threads: 1
+    threads: rule_threads("icu_ingest")
     resources:
-        mem_mb=4000,
+        **rule_resources("icu_ingest"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -71,13 +65,9 @@ rule icu_splits:
     """Patient-level 70/15/15 split for one seed and per-feature mean/std from observed
     train values only (val/test never enter the statistics)."""
     input:
-        values="results/icu/{dataset}/values.npy",
-        mask="results/icu/{dataset}/mask.npy",
-        static="results/icu/{dataset}/static.parquet",
-        metadata="results/icu/{dataset}/metadata.json",
+        **{k: ICU_DATA[k] for k in ("values", "mask", "static", "metadata")},
     output:
-        splits="results/icu/{dataset}/splits/seed{seed}/splits.parquet",
-        normalization="results/icu/{dataset}/splits/seed{seed}/normalization.json",
+        **ICU_SPLIT,
     params:
         fractions=config["icu"]["splits"]["fractions"],
     log:
@@ -91,5 +81,4 @@ rule icu_splits:
         "../workflow_scripts/icu/splits.py"
 
 
-ICU_DATA_FINAL = icu_data_final_outputs() if branch_enabled("icu") else []
-register_final_outputs("icu", lambda: ICU_DATA_FINAL + ICU_MODEL_FINAL)
+register_final_outputs("icu", icu_data_final_outputs)

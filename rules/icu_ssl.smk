@@ -8,27 +8,12 @@ Layout under results/icu/<dataset>/ssl/:
   fairness_groups.parquet, fairness_summary.parquet           (icu_fairness)
   summary.csv, summary.md, paired_vs_supervised.csv, planted_checks.json  (icu_summary)
 Training checkpoints (resume after a kill) live in results/icu/<dataset>/checkpoints/, which
-no rule declares as output. Helper input functions are lambdas (no defs in this file).
-"""
+no rule declares as output.
 
-# icu.ssl's defaults are filled by the Snakefile (clinssl.config_schema walks nested $refs)
-ICU_SSL = config["icu"]["ssl"]
-# what each step depends on (so that e.g. a fairness setting does not rerun pretraining)
-ICU_SSL_PRETRAIN_PARAMS = {k: ICU_SSL[k] for k in ("pretrain", "encoders", "objectives")}
-ICU_SSL_DOWNSTREAM_PARAMS = {
-    k: ICU_SSL[k] for k in ("downstream", "encoders", "paradigms", "supervised_encoder")
-}
-ICU_SSL_PARADIGMS = list(ICU_SSL["paradigms"])
-ICU_DOWNSTREAM_PARADIGMS = ICU_SSL_PARADIGMS + ["supervised", "random"]
-ICU_SSL_DATA = {
-    "values": "results/icu/{dataset}/values.npy",
-    "mask": "results/icu/{dataset}/mask.npy",
-    "static": "results/icu/{dataset}/static.parquet",
-    "labels": "results/icu/{dataset}/labels.parquet",
-    "metadata": "results/icu/{dataset}/metadata.json",
-    "splits": "results/icu/{dataset}/splits/seed{seed}/splits.parquet",
-    "normalization": "results/icu/{dataset}/splits/seed{seed}/normalization.json",
-}
+Params are per job: a pretraining job sees only its paradigm's objective, budget override and
+encoder settings, and a downstream job only what its paradigm uses, so changing one
+paradigm's settings reruns only that paradigm's jobs (and what reads their outputs).
+"""
 
 
 rule icu_pretrain:
@@ -37,23 +22,22 @@ rule icu_pretrain:
     input:
         **ICU_SSL_DATA,
     output:
-        model="results/icu/{dataset}/ssl/{paradigm}/seed{seed}/encoder.pt",
-        history="results/icu/{dataset}/ssl/{paradigm}/seed{seed}/pretrain_history.json",
+        model=f"{ICU_SSL_DIR}/encoder.pt",
+        history=f"{ICU_SSL_DIR}/pretrain_history.json",
     wildcard_constraints:
-        paradigm="mae|jepa|contrastive|smart",
+        paradigm=wildcard_regex(PARADIGMS),
     params:
-        ssl=ICU_SSL_PRETRAIN_PARAMS,
+        ssl=icu_pretrain_params,
         device=config["device"],
         checkpoint="results/icu/{dataset}/checkpoints/pretrain_{paradigm}_seed{seed}.ckpt",
     log:
         "results/logs/icu/ssl/pretrain_{dataset}_{paradigm}_seed{seed}.log",
     benchmark:
         "results/benchmarks/icu/ssl/pretrain_{dataset}_{paradigm}_seed{seed}.tsv"
-    threads: ICU_SSL["pretrain"]["threads"]
+    threads: rule_threads("icu_pretrain")
     resources:
         gpu=1,
-        mem_mb=ICU_SSL["pretrain"]["mem_mb"],
-        runtime=ICU_SSL["pretrain"]["runtime"],
+        **rule_resources("icu_pretrain"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -67,28 +51,27 @@ rule icu_downstream:
     input:
         **ICU_SSL_DATA,
         encoder=lambda wc: (
-            [f"results/icu/{wc.dataset}/ssl/{wc.paradigm}/seed{wc.seed}/encoder.pt"]
-            if wc.paradigm in ICU_SSL_PARADIGMS
+            [f"{ICU_SSL_DIR}/encoder.pt".format(dataset=wc.dataset, paradigm=wc.paradigm, seed=wc.seed)]
+            if wc.paradigm in PARADIGMS
             else []
         ),
     output:
-        metrics="results/icu/{dataset}/ssl/{paradigm}/seed{seed}/metrics.parquet",
-        predictions="results/icu/{dataset}/ssl/{paradigm}/seed{seed}/predictions.parquet",
+        metrics=f"{ICU_SSL_DIR}/metrics.parquet",
+        predictions=f"{ICU_SSL_DIR}/predictions.parquet",
     wildcard_constraints:
-        paradigm="mae|jepa|contrastive|smart|supervised|random",
+        paradigm=wildcard_regex(DOWNSTREAM_PARADIGMS),
     params:
-        ssl=ICU_SSL_DOWNSTREAM_PARAMS,
+        ssl=icu_downstream_params,
         device=config["device"],
         checkpoint_dir="results/icu/{dataset}/checkpoints/downstream_{paradigm}_seed{seed}",
     log:
         "results/logs/icu/ssl/downstream_{dataset}_{paradigm}_seed{seed}.log",
     benchmark:
         "results/benchmarks/icu/ssl/downstream_{dataset}_{paradigm}_seed{seed}.tsv"
-    threads: ICU_SSL["downstream"]["threads"]
+    threads: rule_threads("icu_downstream")
     resources:
         gpu=1,
-        mem_mb=ICU_SSL["downstream"]["mem_mb"],
-        runtime=ICU_SSL["downstream"]["runtime"],
+        **rule_resources("icu_downstream"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -99,9 +82,9 @@ rule icu_fairness:
     """Per-group (sex, age group, race) metrics, worst group, gaps, demographic parity and
     equalized odds of every test prediction set."""
     input:
-        static="results/icu/{dataset}/static.parquet",
+        static=ICU_DATA["static"],
         predictions=lambda wc: expand(
-            "results/icu/{dataset}/ssl/{paradigm}/seed{seed}/predictions.parquet",
+            f"{ICU_SSL_DIR}/predictions.parquet",
             dataset=wc.dataset,
             paradigm=ICU_DOWNSTREAM_PARADIGMS,
             seed=seeds(),
@@ -139,13 +122,13 @@ rule icu_summary:
     comparison against supervised training, and the planted-truth checks."""
     input:
         metrics=lambda wc: expand(
-            "results/icu/{dataset}/ssl/{paradigm}/seed{seed}/metrics.parquet",
+            f"{ICU_SSL_DIR}/metrics.parquet",
             dataset=wc.dataset,
             paradigm=ICU_DOWNSTREAM_PARADIGMS,
             seed=seeds(),
         ),
         predictions=lambda wc: expand(
-            "results/icu/{dataset}/ssl/{paradigm}/seed{seed}/predictions.parquet",
+            f"{ICU_SSL_DIR}/predictions.parquet",
             dataset=wc.dataset,
             paradigm=ICU_DOWNSTREAM_PARADIGMS,
             seed=seeds(),
@@ -193,12 +176,4 @@ rule icu_summary:
         "../workflow_scripts/icu_ssl/summary.py"
 
 
-if branch_enabled("icu") and ICU_SSL["enabled"]:
-    ICU_MODEL_FINAL.extend(
-        expand(
-            "results/icu/{dataset}/ssl/{name}",
-            dataset=icu_datasets(),
-            name=["summary.csv", "summary.md", "paired_vs_supervised.csv", "planted_checks.json"],
-        )
-    )
-    ICU_MODEL_FINAL.append("results/figures/icu_paradigms.png")
+register_final_outputs("icu", icu_ssl_final_outputs)

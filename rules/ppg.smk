@@ -26,9 +26,9 @@ rule ppg_build_windows:
         "results/logs/ppg/{dataset}/build_windows.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/build_windows.tsv"
-    threads: 1
+    threads: rule_threads("ppg_build_windows")
     resources:
-        mem_mb=4000,
+        **rule_resources("ppg_build_windows"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -53,11 +53,10 @@ rule ppg_pretrain_himae:
         "results/logs/ppg/{dataset}/pretrain_himae.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/pretrain_himae.tsv"
-    threads: config["ppg"]["himae"]["threads"]
+    threads: rule_threads("ppg_pretrain_himae")
     resources:
         gpu=1,
-        mem_mb=8000,
-        runtime=240,
+        **rule_resources("ppg_pretrain_himae"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -71,12 +70,9 @@ rule ppg_embed:
         table="results/ppg/{dataset}/windows.parquet",
         model=ppg_encoder_inputs,
     output:
-        z="results/ppg/{dataset}/embeddings/{encoder}/z.npy",
-        z_aug="results/ppg/{dataset}/embeddings/{encoder}/z_aug.npy",
-        next_index="results/ppg/{dataset}/embeddings/{encoder}/next_index.npy",
-        meta="results/ppg/{dataset}/embeddings/{encoder}/embeddings.json",
+        **EmbeddingCacheFiles.under("results/ppg/{dataset}/embeddings/{encoder}").as_dict(),
     wildcard_constraints:
-        encoder="himae|papagei",
+        encoder=wildcard_regex(EMBED_ENCODERS),
     params:
         embed=config["ppg"]["embed"],
         papagei=config["ppg"]["papagei"],
@@ -86,11 +82,10 @@ rule ppg_embed:
         "results/logs/ppg/{dataset}/embed_{encoder}.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/embed_{encoder}.tsv"
-    threads: config["ppg"]["embed"]["threads"]
+    threads: rule_threads("ppg_embed")
     resources:
         gpu=1,
-        mem_mb=8000,
-        runtime=120,
+        **rule_resources("ppg_embed"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -99,7 +94,7 @@ rule ppg_embed:
 
 rule ppg_pvc_probe:
     """PVC linear probe on the frozen HiMAE embedding (mean-pooled 256-d bottleneck):
-    patient-grouped CV, ROC-AUC / AP with subject-bootstrap CIs, predictions CSV."""
+    patient-grouped CV, AUROC / AUPRC / Brier / ECE with subject-bootstrap CIs, predictions CSV."""
     input:
         z="results/ppg/{dataset}/embeddings/himae/z.npy",
         table="results/ppg/{dataset}/windows.parquet",
@@ -119,7 +114,9 @@ rule ppg_pvc_probe:
         "results/logs/ppg/{dataset}/pvc_probe.log",
     benchmark:
         "results/benchmarks/ppg/{dataset}/pvc_probe.tsv"
-    threads: 1
+    threads: rule_threads("ppg_pvc_probe")
+    resources:
+        **rule_resources("ppg_pvc_probe"),
     conda:
         "../envs/pipeline.yaml"
     script:

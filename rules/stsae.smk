@@ -1,1 +1,2 @@
-"""Rules of the 'stsae' group (see DESIGN.md); filled in by the issue that builds it."""
+"""Rules of the ST-SAE branch (concepts on the PPG embedding cache). None yet: the branch's issue adds them and calls
+``register_final_outputs("stsae", ...)``; until then ``branches.stsae: true`` stops with a clear error."""

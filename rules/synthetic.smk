@@ -1,4 +1,8 @@
-"""Rules of the 'synthetic' group (see DESIGN.md); filled in by the issue that builds it."""
+"""The embedded default: synthetic raw data written in the real formats, with planted truth.
+
+Each generator writes exactly the layout a user's real data has (ricu export, YAIB cohorts,
+PulseDB .mat files, MIMIC-III matched WFDB), so switching to real data is a path in config.
+"""
 
 
 rule synthetic_icu:
@@ -15,6 +19,9 @@ rule synthetic_icu:
         "results/logs/synthetic/icu.log",
     benchmark:
         "results/benchmarks/synthetic/icu.tsv"
+    threads: rule_threads("synthetic_icu")
+    resources:
+        **rule_resources("synthetic_icu"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -36,6 +43,9 @@ rule synthetic_ppg_pulsedb:
         "results/logs/synthetic/ppg_pulsedb.log",
     benchmark:
         "results/benchmarks/synthetic/ppg_pulsedb.tsv"
+    threads: rule_threads("synthetic_ppg_pulsedb")
+    resources:
+        **rule_resources("synthetic_ppg_pulsedb"),
     conda:
         "../envs/pipeline.yaml"
     script:
@@ -58,6 +68,9 @@ rule synthetic_ppg_mimic3:
         "results/logs/synthetic/ppg_mimic3.log",
     benchmark:
         "results/benchmarks/synthetic/ppg_mimic3.tsv"
+    threads: rule_threads("synthetic_ppg_mimic3")
+    resources:
+        **rule_resources("synthetic_ppg_mimic3"),
     conda:
         "../envs/pipeline.yaml"
     script:

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
+from clinssl.icu.names import BASELINES, PARADIGMS
+from dagjobs import planned_jobs, scheduled
 from snakerunner import REPO_ROOT, WorkflowRunner, load_test_config, snakemake_command
 
 
@@ -84,6 +87,22 @@ def test_bad_config_fails_fast_naming_the_key(tmp_path, override: dict, named: s
 
 
 def test_test_config_runs_end_to_end(built_workspace: WorkflowRunner) -> None:
-    """The session-wide test-config run produced the default target's outputs."""
+    """The session-wide test-config run made every output of every job of the default
+    target (none empty), left nothing to do, and its headline results exist."""
+    jobs = planned_jobs(built_workspace.workdir, built_workspace.configfile)
+    config = load_test_config()
+    enabled = {b for b, on in config["branches"].items() if on}
+    assert {j.rule.split("_")[0] for j in jobs} >= enabled
+    for job in jobs:
+        for output in job.outputs:
+            path = built_workspace.path(output)
+            assert path.exists(), f"{job.rule}: {output} missing"
+            assert (any(path.iterdir()) if path.is_dir() else path.stat().st_size > 0), output
+    assert scheduled(built_workspace) == {}  # nothing left to run
     manifest = json.loads(built_workspace.path("results/manifest.json").read_text())
-    assert manifest["config"]["seed"] == load_test_config()["seed"]
+    assert manifest["config"]["seed"] == config["seed"]
+    summary = pd.read_csv(built_workspace.path("results/icu/synthetic/ssl/summary.csv"))
+    assert set(summary["paradigm"]) == {*config["icu"]["ssl"].get("paradigms", PARADIGMS),
+                                        *BASELINES}  # fmt: skip
+    probe = json.loads(built_workspace.path("results/ppg/synthetic/pvc_probe/metrics.json").read_text())
+    assert 0.5 < probe["auroc"]["value"] <= 1.0

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clinssl.icu.files import IngestFiles
 from clinssl.icu.ingest import IngestOptions, ingest
 from clinssl.icu.io.ricu import RicuExport
 from snakerunner import REPO_ROOT
@@ -59,7 +60,7 @@ def test_icu_extract_ricu(runner, fake_ricu_library) -> None:
     assert stays["patient_id"].tolist() == [1, 1, 2, 3, 4]
 
     out = runner.path("ingested")
-    meta = ingest(export, out, IngestOptions())
+    meta = ingest(export, IngestFiles.under(out), IngestOptions())
     static = pd.read_parquet(out / "static.parquet")
     labels = pd.read_parquet(out / "labels.parquet").set_index("stay_id")
     assert static["stay_id"].tolist() == [101, 102, 103, 104]  # 105 is a 10 h stay

@@ -1,5 +1,6 @@
-"""Rule icu_pretrain: a model file that rebuilds the paradigm's trained encoder, a history
-whose loss falls, the SMART budget override, and no leftover checkpoint."""
+"""Rule icu_pretrain: a model file that rebuilds the paradigm's trained encoder (changed from
+the exact initialisation pretraining started from), a history whose loss falls, the SMART
+budget override, and no leftover checkpoint."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import numpy as np
 import torch
 
-from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
+from clinssl.icu.pretraining import initial_encoder, rebuild_encoder
 from clinssl.train import load_model_file
 
 DATA = "results/icu/synthetic"
@@ -43,14 +44,11 @@ def test_icu_pretrain(runner, built_branch) -> None:
         losses = [e["train_loss"] for e in history["history"]]
         assert all(np.isfinite(losses))
         encoder = rebuild_encoder(meta["spec"], state)
-        untrained = fresh_encoder(meta["spec"], 0)
-        changed = [
-            not torch.equal(a, b)
-            for a, b in zip(
-                encoder.state_dict().values(), untrained.state_dict().values(), strict=True
-            )
-        ]
-        assert any(changed), "pretraining did not change the encoder"
+        untrained = initial_encoder(paradigm, meta["spec"], 0)
+        trained, start = encoder.state_dict(), untrained.state_dict()
+        changed = [name for name in trained if not torch.equal(trained[name], start[name])]
+        # most parameter tensors move under AdamW (a few, e.g. unused query tokens, need not)
+        assert len(changed) > 0.5 * len(trained), f"pretraining changed only {changed}"
         assert not runner.path(f"{DATA}/checkpoints/pretrain_{paradigm}_seed0.ckpt").exists()
     smart_meta = load_model_file(outputs[2])[1]
     assert (

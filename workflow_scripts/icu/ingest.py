@@ -1,7 +1,6 @@
 """Ingest one ICU dataset (ricu export or YAIB cohort) into tensors, labels and metadata."""
 
-from pathlib import Path
-
+from clinssl.icu.files import IngestFiles
 from clinssl.icu.ingest import IngestOptions, ingest, open_source
 from clinssl.utils import setup_logging
 
@@ -10,5 +9,4 @@ opts = IngestOptions(**dict(snakemake.params.options))
 source = open_source(
     snakemake.params.format, snakemake.params.root, snakemake.params.task, opts.input_hours
 )
-out_dir = Path(snakemake.output.values).parent
-ingest(source, out_dir, opts, dataset=snakemake.wildcards.dataset)
+ingest(source, IngestFiles.pick(snakemake.output), opts, dataset=snakemake.wildcards.dataset)

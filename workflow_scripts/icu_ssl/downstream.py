@@ -6,16 +6,15 @@ paradigm is an SSL paradigm (linear probe + fine-tune of its pretrained encoder)
 initialised frozen encoders: the floor every SSL encoder must beat).
 """
 
-from pathlib import Path
-
 import pandas as pd
 import torch
 
 from clinssl.icu.benchmark import run_protocols
 from clinssl.icu.downstream import DownstreamConfig
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.inputs import load_splits
 from clinssl.icu.labels import ICU_TASKS
-from clinssl.icu.objectives import PARADIGM_ENCODER
+from clinssl.icu.names import PARADIGM_ENCODER, RANDOM, SUPERVISED
 from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
 from clinssl.train import load_model_file
 from clinssl.utils import atomic_path, setup_logging
@@ -44,26 +43,28 @@ config = DownstreamConfig(
     },
     device=snakemake.params.device,
 )
-splits = load_splits(Path(snakemake.input.values).parent, seed)
+splits = load_splits(IngestFiles.pick(snakemake.input), SplitFiles.pick(snakemake.input))
 n_features = splits["train"].values.shape[2]
 tasks = {t: ICU_TASKS[t] for t in ds["tasks"]}
 
 
 def spec_of(name):
-    return {"name": name, "n_features": n_features, "kwargs": dict(ssl["encoders"].get(name, {}))}
+    return {"name": name, "n_features": n_features, "kwargs": ssl["encoders"][name]}
 
 
+# params.ssl.encoders holds exactly the encoders this job builds itself (rules/icu_ssl.smk)
 if paradigm in PARADIGM_ENCODER:
     state, meta = load_model_file(snakemake.input.encoder[0])
     protocols = ds["overrides"].get(paradigm, {}).get("protocols", ds["protocols"])
     runs = [(meta["spec"], list(protocols), lambda s=meta["spec"]: rebuild_encoder(s, state))]
-elif paradigm == "supervised":
-    spec = spec_of(ssl["supervised_encoder"])
-    runs = [(spec, ["supervised"], lambda: fresh_encoder(spec, seed))]
-elif paradigm == "random":
-    names = sorted({PARADIGM_ENCODER[p] for p in ssl["paradigms"]})
+elif paradigm == SUPERVISED:
+    (name,) = ssl["encoders"]
+    spec = spec_of(name)
+    runs = [(spec, [SUPERVISED], lambda: fresh_encoder(spec, seed))]
+elif paradigm == RANDOM:
     runs = [
-        (spec_of(n), ["linear_probe"], lambda n=n: fresh_encoder(spec_of(n), seed)) for n in names
+        (spec_of(n), ["linear_probe"], lambda n=n: fresh_encoder(spec_of(n), seed))
+        for n in sorted(ssl["encoders"])
     ]
 else:
     raise ValueError(f"unknown downstream paradigm {paradigm!r}")

@@ -1,7 +1,5 @@
 """Subgroup fairness (sex, age group, race) of every binary/regression test prediction."""
 
-from pathlib import Path
-
 import pandas as pd
 
 from clinssl.icu.inputs import load_static
@@ -11,7 +9,7 @@ from clinssl.utils import atomic_path, setup_logging
 
 log = setup_logging(snakemake.log[0])
 fair = snakemake.params.fairness
-static = load_static(Path(snakemake.input.static).parent, fair["age_bins"]).drop(
+static = load_static(snakemake.input.static, fair["age_bins"]).drop(
     columns=["patient_id"]
 )
 keys = ["paradigm", "encoder", "protocol", "task", "label_fraction", "seed"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.inputs import load_splits
 from clinssl.icu.pretraining import encoder_spec, pretrain, pretrain_budget, subset_rows
 from clinssl.train import save_model_file
@@ -18,7 +19,8 @@ torch.set_num_threads(snakemake.threads)
 paradigm, seed = snakemake.wildcards.paradigm, int(snakemake.wildcards.seed)
 ssl = snakemake.params.ssl
 
-train = load_splits(Path(snakemake.input.values).parent, seed, ("train",))["train"]
+data, split_files = IngestFiles.pick(snakemake.input), SplitFiles.pick(snakemake.input)
+train = load_splits(data, split_files, ("train",))["train"]
 budget, max_stays = pretrain_budget(ssl["pretrain"], paradigm, snakemake.params.device)
 rows = subset_rows(len(train.values), max_stays, seed, "pretrain", paradigm)
 spec = encoder_spec(paradigm, train.values.shape[2], ssl["encoders"])
@@ -35,7 +37,7 @@ encoder, result = pretrain(
     train.values[rows],
     train.mask[rows],
     spec,
-    ssl["objectives"].get(paradigm, {}),
+    ssl["objective"],
     budget,
     seed,
     checkpoint_path=snakemake.params.checkpoint,
@@ -45,7 +47,7 @@ meta = {
     "paradigm": paradigm,
     "seed": seed,
     "spec": spec,
-    "objective": ssl["objectives"].get(paradigm, {}),
+    "objective": ssl["objective"],
     "budget": vars(budget),
     "n_stays": int(len(rows)),
     "pretrain_samples_seen": int(len(rows) * budget.epochs),

@@ -2,12 +2,14 @@
 
 import torch
 
+from clinssl.cache import EmbeddingCacheFiles
 from clinssl.ppg.augment import AugmentConfig
 from clinssl.ppg.embeddings import write_embedding_cache
 from clinssl.ppg.windows import open_windows, read_windows_table
 from clinssl.utils import autocast_dtype, seed_everything, select_device, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])
+out = EmbeddingCacheFiles.pick(snakemake.output)
 torch.set_num_threads(snakemake.threads)
 seed_everything(snakemake.params.seed)
 settings = snakemake.params.embed
@@ -28,12 +30,11 @@ else:
     encoder = PaPaGeiEncoder(model, device, pg["output_index"], amp)
 windows = open_windows(snakemake.input.npy)
 table = read_windows_table(snakemake.input.table, windows.shape[0])
-out_dir = snakemake.output.z.rsplit("/", 1)[0]
 meta = write_embedding_cache(
     encoder,
     windows,
     table,
-    out_dir,
+    out,
     batch_size=settings["batch_size"],
     augment=AugmentConfig(**settings["augment"]),
     seed=snakemake.params.seed,
@@ -46,6 +47,6 @@ meta.update(
     windows=snakemake.input.npy,
     table=snakemake.input.table,
 )
-write_json(snakemake.output.meta, meta)
+write_json(out.meta, meta)
 log.info("%s: %d windows -> %d-d, %.0f windows/s", encoder_name, meta["n_windows"], meta["dim"],
          meta["encode_windows_per_s"] or 0)  # fmt: skip

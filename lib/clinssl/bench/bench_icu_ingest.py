@@ -34,6 +34,7 @@ def _generate(root: Path, n_stays: int) -> float:
 
 
 def run(work_dir: Path, scale: str) -> list[Measurement]:
+    from clinssl.icu.files import IngestFiles
     from clinssl.icu.ingest import IngestOptions, ingest
     from clinssl.icu.io.ricu import RicuExport
 
@@ -42,7 +43,7 @@ def run(work_dir: Path, scale: str) -> list[Measurement]:
     gen_seconds = _generate(export_dir, n_stays)
     rss_before = peak_rss_mib()
     start = time.perf_counter()
-    meta = ingest(RicuExport(export_dir), Path(work_dir) / "out", IngestOptions(), dataset="bench")
+    meta = ingest(RicuExport(export_dir), IngestFiles.under(Path(work_dir) / "out"), IngestOptions(), dataset="bench")
     seconds = time.perf_counter() - start
     rss = peak_rss_mib()
     rows = meta["counts"]["timeseries_rows_read"]

@@ -23,7 +23,8 @@ import torch
 
 from clinssl.bench.core import Measurement, peak_rss_mib
 from clinssl.icu.encoders import build_encoder
-from clinssl.icu.objectives import PARADIGM_ENCODER, build_objective
+from clinssl.icu.names import PARADIGM_ENCODER
+from clinssl.icu.objectives import build_objective
 
 BATCH = 256
 T = 24

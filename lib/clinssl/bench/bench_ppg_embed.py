@@ -63,6 +63,7 @@ def _augment_throughput(device: torch.device, n: int, batch: int) -> float:
 def _cache_throughput(work_dir: Path, device: torch.device, n: int, batch: int) -> float:
     import pandas as pd
 
+    from clinssl.cache import EmbeddingCacheFiles
     from clinssl.ppg.augment import AugmentConfig
     from clinssl.ppg.embeddings import write_embedding_cache
 
@@ -73,7 +74,9 @@ def _cache_throughput(work_dir: Path, device: torch.device, n: int, batch: int) 
     table = pd.DataFrame({"subject_id": "s", "record": "r", "window_index": np.arange(n)})
     enc.encode(windows[:batch])  # warm-up
     t0 = time.perf_counter()
-    write_embedding_cache(enc, windows, table, work_dir / "cache", batch, AugmentConfig(), 0)
+    write_embedding_cache(
+        enc, windows, table, EmbeddingCacheFiles.under(work_dir / "cache"), batch, AugmentConfig(), 0
+    )
     return n / (time.perf_counter() - t0)
 
 

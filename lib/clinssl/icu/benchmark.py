@@ -20,7 +20,8 @@ are correlated, and resampling stays as if independent makes the intervals too n
 Schemas (also what the workflow writes):
 
 ``metrics``: paradigm, encoder, protocol, task, kind, label_fraction, seed, n_train, n_test,
-val_metric, best_epoch, metric, value, ci_low, ci_high.
+val_metric, best_epoch, epochs_run (trained protocols), regularization (the probe's chosen C or
+alpha), metric, value, ci_low, ci_high.
 ``predictions``: paradigm, encoder, protocol, task, label_fraction, seed, stay_id,
 patient_id, y_true, y_score.
 """
@@ -44,6 +45,7 @@ from clinssl.icu.downstream import (
     label_fraction_indices,
     linear_probe,
 )
+from clinssl.icu.names import PROTOCOLS, RANDOM, SUPERVISED
 from clinssl.stats.bootstrap import evaluate, paired_margin, paired_replicates, percentile_ci
 from clinssl.utils.seeding import derive_seed
 
@@ -63,13 +65,13 @@ __all__ = [
 
 METRIC_COLUMNS = [
     "paradigm", "encoder", "protocol", "task", "kind", "label_fraction", "seed", "n_train",
-    "n_test", "val_metric", "best_epoch", "metric", "value", "ci_low", "ci_high",
+    "n_test", "val_metric", "best_epoch", "epochs_run", "regularization", "metric", "value",
+    "ci_low", "ci_high",
 ]  # fmt: skip
 PREDICTION_COLUMNS = [
     "paradigm", "encoder", "protocol", "task", "label_fraction", "seed", "stay_id",
     "patient_id", "y_true", "y_score",
 ]  # fmt: skip
-PROTOCOLS = ("linear_probe", "finetune", "supervised")
 
 
 @dataclass
@@ -182,6 +184,10 @@ def run_protocols(
                     "seed": int(seed), "n_train": int(result.n_train), "n_test": len(test),
                     "val_metric": float(result.val_metric),
                     "best_epoch": float(result.best_epoch) if result.best_epoch else np.nan,
+                    "epochs_run": float(result.epochs_run) if result.epochs_run else np.nan,
+                    "regularization": (
+                        result.regularization if result.regularization is not None else np.nan
+                    ),
                 }  # fmt: skip
                 metric_rows += _metric_rows(
                     base,
@@ -269,10 +275,10 @@ def paired_vs_supervised(
     point difference, its CI, and a two-sided bootstrap p-value. Direction: positive =
     better than supervised (for MAE the sign is flipped so this holds).
     """
-    sup = predictions[predictions["protocol"] == "supervised"]
+    sup = predictions[predictions["protocol"] == SUPERVISED]
     rows = []
     keys = ["paradigm", "encoder", "protocol", "task", "label_fraction", "seed"]
-    for key, other in predictions[predictions["protocol"] != "supervised"].groupby(keys):
+    for key, other in predictions[predictions["protocol"] != SUPERVISED].groupby(keys):
         paradigm, encoder, protocol, task, fraction, seed = key
         ref = sup[
             (sup["task"] == task) & (sup["label_fraction"] == fraction) & (sup["seed"] == seed)
@@ -333,9 +339,9 @@ def probe_vs_random(
     if probes.empty:
         return pd.DataFrame()
     probes = probes[probes["label_fraction"] == probes["label_fraction"].max()]
-    random = probes[probes["paradigm"] == "random"]
+    random = probes[probes["paradigm"] == RANDOM]
     rows = []
-    for (paradigm, encoder), ssl in probes[probes["paradigm"] != "random"].groupby(
+    for (paradigm, encoder), ssl in probes[probes["paradigm"] != RANDOM].groupby(
         ["paradigm", "encoder"]
     ):
         diffs, boots = [], []
@@ -431,8 +437,8 @@ def planted_checks(
                     "threshold": auroc_threshold, "passed": bool(row["mean"] >= auroc_threshold),
                 }  # fmt: skip
     probes = full[(full["protocol"] == "linear_probe") & (full["task"] == mortality_task)]
-    for _, row in probes[probes["paradigm"] != "random"].iterrows():
-        floor = _mean(probes, paradigm="random", encoder=row["encoder"])
+    for _, row in probes[probes["paradigm"] != RANDOM].iterrows():
+        floor = _mean(probes, paradigm=RANDOM, encoder=row["encoder"])
         check = {
             "value": float(row["mean"]), "random_init": floor,
             "passed": bool(row["mean"] > floor),

@@ -1,9 +1,7 @@
 """``ICUDataset``: one split of an ingested ICU dataset as normalize-then-zero-filled tensors.
 
-Layout read (written by ``icu_ingest`` and ``icu_splits``)::
-
-    <root>/values.npy, mask.npy, static.parquet, labels.parquet, metadata.json
-    <root>/splits/seed<seed>/splits.parquet, normalization.json
+Reads the files written by ``icu_ingest`` and ``icu_splits``
+(:class:`~clinssl.icu.files.IngestFiles`, :class:`~clinssl.icu.files.SplitFiles`).
 
 Why normalize-then-zero-fill: SLICES uses one imputation for every paradigm so imputation is
 not a confound; after z-normalization with train statistics a 0 is the train mean, and the
@@ -14,7 +12,6 @@ size opens instantly and only the rows a batch touches are read.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,12 +19,9 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.labels import ICU_TASKS
-
-
-def split_dir(root: str | Path, seed: int) -> Path:
-    """Where ``icu_splits`` writes the split/normalization files of ``seed``."""
-    return Path(root) / "splits" / f"seed{seed}"
+from clinssl.io.splits import SPLITS
 
 
 class ICUDataset(Dataset):
@@ -36,41 +30,40 @@ class ICUDataset(Dataset):
 
     def __init__(
         self,
-        root: str | Path,
-        seed: int,
+        data: IngestFiles,
+        split_files: SplitFiles,
         split: str,
         task: str | None = None,
         drop_missing_labels: bool = False,
     ) -> None:
-        self.root = Path(root)
-        if split not in ("train", "val", "test"):
+        if split not in SPLITS:
             raise ValueError(f"split must be train, val or test, got {split!r}")
         if task is not None and task not in ICU_TASKS:
             raise ValueError(f"unknown ICU task {task!r}; known: {sorted(ICU_TASKS)}")
-        self.task, self.split, self.seed = task, split, seed
-        self.metadata = json.loads((self.root / "metadata.json").read_text())
+        self.task, self.split = task, split
+        self.metadata = json.loads(data.metadata.read_text())
         self.feature_names: list[str] = self.metadata["feature_names"]
-        self.values = np.load(self.root / "values.npy", mmap_mode="r")
-        self.mask = np.load(self.root / "mask.npy", mmap_mode="r")
-        static = pd.read_parquet(self.root / "static.parquet")
+        self.values = np.load(data.values, mmap_mode="r")
+        self.mask = np.load(data.mask, mmap_mode="r")
+        static = pd.read_parquet(data.static)
         if len(static) != self.values.shape[0] or self.mask.shape != self.values.shape:
             raise ValueError(
-                f"{self.root}: values {self.values.shape}, mask {self.mask.shape} and static "
-                f"({len(static)} rows) disagree; re-run icu_ingest"
+                f"{data.values}: values {self.values.shape}, {data.mask.name} "
+                f"{self.mask.shape} and {data.static.name} ({len(static)} rows) disagree; "
+                "re-run icu_ingest"
             )
-        sdir = split_dir(self.root, seed)
-        splits = pd.read_parquet(sdir / "splits.parquet")
+        splits = pd.read_parquet(split_files.splits)
         if not np.array_equal(splits["stay_id"].to_numpy(), static["stay_id"].to_numpy()):
-            raise ValueError(f"{sdir / 'splits.parquet'}: stay order differs from static.parquet")
-        norm = json.loads((sdir / "normalization.json").read_text())
+            raise ValueError(f"{split_files.splits}: stay order differs from {data.static}")
+        norm = json.loads(split_files.normalization.read_text())
         if norm["feature_names"] != self.feature_names:
             raise ValueError(
-                f"{sdir / 'normalization.json'}: feature_names differ from metadata.json"
+                f"{split_files.normalization}: feature_names differ from {data.metadata}"
             )
         self.mean = np.asarray(norm["mean"], dtype=np.float32)
         self.std = np.asarray(norm["std"], dtype=np.float32)
         rows = np.flatnonzero(splits["split"].to_numpy() == split)
-        labels = pd.read_parquet(self.root / "labels.parquet")
+        labels = pd.read_parquet(data.labels)
         if task is not None:
             self.labels = (
                 labels[task].to_numpy(dtype=np.float64, na_value=np.nan).astype(np.float32)

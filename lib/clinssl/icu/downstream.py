@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -100,18 +100,19 @@ class DownstreamConfig:
     probe_alpha_grid: Sequence[float] = (1.0, 10.0, 100.0)
     probe_max_iter: int = 2000
     device: str = "auto"
-    extra: dict = field(default_factory=dict)
 
 
 @dataclass
 class TaskResult:
-    """Test scores (probability of the positive class, or days) and training facts."""
+    """Test scores (probability of the positive class, or days) and training facts: the
+    probe's chosen C (logistic) or alpha (ridge), or the epochs a trained protocol ran."""
 
     scores: np.ndarray
     val_metric: float
     best_epoch: int | None = None
     n_train: int = 0
-    detail: dict = field(default_factory=dict)
+    regularization: float | None = None
+    epochs_run: int | None = None
 
 
 def label_fraction_indices(
@@ -215,7 +216,7 @@ def linear_probe(
         scores=np.asarray(scores, dtype=float),
         val_metric=best[0],
         n_train=len(y_train),
-        detail={"regularization": best[1]},
+        regularization=float(best[1]),
     )
 
 
@@ -319,5 +320,5 @@ def finetune(
         val_metric=float(val_metric),
         best_epoch=result.best_epoch,
         n_train=len(train),
-        detail={"epochs_run": result.epochs_run},
+        epochs_run=int(result.epochs_run),
     )

@@ -44,7 +44,6 @@ __all__ = [
 class TimestepTransformerEncoder(nn.Module):
     """Observation-aware timestep Transformer (see module docstring; ~170K parameters)."""
 
-    ssl_tokens = True
 
     def __init__(
         self,
@@ -94,7 +93,6 @@ class TimestepTransformerEncoder(nn.Module):
 class ObservationTransformerEncoder(nn.Module):
     """One token per observed measurement, with a token cap and packing (module docstring)."""
 
-    ssl_tokens = False
 
     def __init__(
         self,
@@ -104,7 +102,7 @@ class ObservationTransformerEncoder(nn.Module):
         n_heads: int = 4,
         d_ff: int = 256,
         dropout: float = 0.1,
-        max_tokens: int = 256,
+        max_tokens: int = 512,
     ) -> None:
         super().__init__()
         if max_tokens < 1:
@@ -231,7 +229,6 @@ class MARTEncoder(nn.Module):
     ``forward`` pools the query tokens: ``pooling="query"`` (SMART's readout) concatenates
     them into ``V·d`` features, ``"query_mean"`` averages them over variables (``d``)."""
 
-    ssl_tokens = False
 
     def __init__(
         self,
@@ -287,7 +284,6 @@ class MARTEncoder(nn.Module):
 class LinearEncoder(nn.Module):
     """Supervised-only baseline: per-feature summaries → Linear (see module docstring)."""
 
-    ssl_tokens = False
 
     def __init__(self, n_features: int, d_model: int = 64, **_: Any) -> None:
         super().__init__()

@@ -1,6 +1,6 @@
 """Ingestion: a ricu export or a YAIB cohort → dense tensors, masks, static table, labels.
 
-Outputs (one directory per dataset, the contract the SSL rules consume):
+Outputs (:class:`~clinssl.icu.files.IngestFiles`, the contract the SSL rules consume):
 
 * ``values.npy``  float32 (N, T, D), NaN where nothing was observed (T = input hours, 24);
 * ``mask.npy``    bool (N, T, D), True where observed;
@@ -33,6 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from clinssl.icu.files import IngestFiles
 from clinssl.icu.io.ricu import HourlyBatch, RicuExport, RicuExportError
 from clinssl.icu.io.ricu_dictionary import CATEGORY_CODES, RICU_CONCEPTS
 from clinssl.icu.io.yaib import YaibCohort
@@ -166,12 +167,11 @@ def _encodings(feature_names: list[str]) -> dict[str, Any]:
 
 def ingest(
     source: RicuExport | YaibCohort,
-    out_dir: str | Path,
+    out: IngestFiles,
     opts: IngestOptions = IngestOptions(),  # noqa: B008 - frozen dataclass
     dataset: str = "dataset",
 ) -> dict[str, Any]:
-    """Ingest ``source`` into ``out_dir`` (see module docstring); return the metadata."""
-    out_dir = Path(out_dir)
+    """Ingest ``source`` into the files ``out`` (see module docstring); return the metadata."""
     is_ricu = isinstance(source, RicuExport)
     t = opts.input_hours
     feature_names = list(source.feature_names)
@@ -270,16 +270,15 @@ def ingest(
     }
     if not is_ricu:
         metadata["yaib_task"] = source.task
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir / "values.npy") as tmp:
+    with atomic_path(out.values) as tmp:
         np.save(tmp, values)
-    with atomic_path(out_dir / "mask.npy") as tmp:
+    with atomic_path(out.mask) as tmp:
         np.save(tmp, mask)
-    with atomic_path(out_dir / "static.parquet") as tmp:
+    with atomic_path(out.static) as tmp:
         pq.write_table(pa.Table.from_pandas(static, preserve_index=False), tmp)
-    with atomic_path(out_dir / "labels.parquet") as tmp:
+    with atomic_path(out.labels) as tmp:
         pq.write_table(pa.Table.from_pandas(labels, preserve_index=False), tmp)
-    write_json(out_dir / "metadata.json", metadata)
+    write_json(out.metadata, metadata)
     log.info(
         "ingested %d stays (%d patients), T=%d, D=%d, observed %.1f%%; exclusions %s",
         n, metadata["counts"]["n_patients"], t, len(feature_names), 100 * metadata["counts"]["observed_fraction"],

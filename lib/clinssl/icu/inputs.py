@@ -16,30 +16,31 @@ import pandas as pd
 
 from clinssl.icu.benchmark import SplitTensors
 from clinssl.icu.dataset import ICUDataset
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.labels import ICU_TASKS
+from clinssl.io.splits import SPLITS
 from clinssl.stats.fairness import age_group
 
 __all__ = ["load_splits", "load_static"]
 
 
 def load_splits(
-    root: str | Path, seed: int, splits: tuple[str, ...] = ("train", "val", "test")
+    data: IngestFiles, split_files: SplitFiles, splits: tuple[str, ...] = SPLITS
 ) -> dict[str, SplitTensors]:
-    """``{split: SplitTensors}`` of dataset directory ``root`` for split seed ``seed``."""
-    root = Path(root)
-    static = pd.read_parquet(root / "static.parquet", columns=["stay_id", "patient_id"])
-    labels = pd.read_parquet(root / "labels.parquet")
+    """``{split: SplitTensors}`` of one ingested dataset and one split seed."""
+    static = pd.read_parquet(data.static, columns=["stay_id", "patient_id"])
+    labels = pd.read_parquet(data.labels)
     if not np.array_equal(labels["stay_id"].to_numpy(), static["stay_id"].to_numpy()):
-        raise ValueError(f"{root / 'labels.parquet'}: stay_id order differs from static.parquet")
+        raise ValueError(f"{data.labels}: stay_id order differs from {data.static}")
     missing = [t for t in ICU_TASKS if t not in labels]
     if missing:
-        raise ValueError(f"{root / 'labels.parquet'}: missing task columns {missing}")
+        raise ValueError(f"{data.labels}: missing task columns {missing}")
     task_labels = pd.DataFrame(
         {t: labels[t].to_numpy(dtype=np.float64, na_value=np.nan) for t in ICU_TASKS}
     )
     out = {}
     for split in splits:
-        ds = ICUDataset(root, seed, split)
+        ds = ICUDataset(data, split_files, split)
         rows = ds.rows
         values, mask = ds.normalized(rows)
         out[split] = SplitTensors(
@@ -52,13 +53,13 @@ def load_splits(
     return out
 
 
-def load_static(root: str | Path, age_bins: list[int] | tuple[int, ...]) -> pd.DataFrame:
+def load_static(static_file: str | Path, age_bins: list[int] | tuple[int, ...]) -> pd.DataFrame:
     """``stay_id, patient_id, sex, race, age_group`` for fairness analysis."""
-    static = pd.read_parquet(Path(root) / "static.parquet")
+    static = pd.read_parquet(static_file)
     needed = {"stay_id", "patient_id", "age", "sex", "race"}
     missing = sorted(needed - set(static.columns))
     if missing:
-        raise ValueError(f"{Path(root) / 'static.parquet'}: missing columns {missing}")
+        raise ValueError(f"{static_file}: missing columns {missing}")
     frame = static[["stay_id", "patient_id", "sex", "race"]].copy()
     frame["sex"] = frame["sex"].astype("string")
     frame["race"] = frame["race"].astype("string")

@@ -276,13 +276,6 @@ OBJECTIVES: dict[str, type[nn.Module]] = {
     "smart": SMARTObjective,
 }
 
-#: the encoder each paradigm trains (SMART needs its own MART encoder)
-PARADIGM_ENCODER: dict[str, str] = {
-    "mae": "transformer",
-    "jepa": "transformer",
-    "contrastive": "transformer",
-    "smart": "mart",
-}
 
 
 def build_objective(name: str, encoder: nn.Module, **kwargs: Any) -> nn.Module:

@@ -18,13 +18,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from clinssl.icu.names import PARADIGMS, PROTOCOLS, RANDOM, SUPERVISED  # noqa: E402
 from clinssl.utils.atomic import atomic_path  # noqa: E402
 
 __all__ = ["HEADLINE_METRIC", "plot_icu_paradigms"]
 
 HEADLINE_METRIC = {"binary": "auroc", "regression": "mae"}
-PARADIGM_ORDER = ("supervised", "mae", "jepa", "contrastive", "smart")
-PROTOCOL_ORDER = ("supervised", "finetune", "linear_probe")
+PARADIGM_ORDER = (SUPERVISED, *PARADIGMS)
+PROTOCOL_ORDER = tuple(reversed(PROTOCOLS))  # supervised, finetune, linear_probe
 REQUIRED = {"paradigm", "protocol", "task", "kind", "label_fraction", "metric", "mean", "sd"}
 
 
@@ -61,7 +62,7 @@ def plot_icu_paradigms(
             x = np.arange(len(paradigms)) + (k - (len(combos) - 1) / 2) * width
             ax.bar(x, heights, width, yerr=errors, color=colors[k], capsize=2,
                    label=f"{protocol} @ {fraction:g}")  # fmt: skip
-        floor = sub[(sub["paradigm"] == "random") & (sub["label_fraction"] == max(fractions))]
+        floor = sub[(sub["paradigm"] == RANDOM) & (sub["label_fraction"] == max(fractions))]
         for _, row in floor.iterrows():
             ax.axhline(row["mean"], ls="--", lw=1, color="grey")
         if len(floor):

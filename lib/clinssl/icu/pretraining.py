@@ -21,7 +21,8 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from clinssl.icu.encoders import build_encoder
-from clinssl.icu.objectives import PARADIGM_ENCODER, build_objective
+from clinssl.icu.names import PARADIGM_ENCODER
+from clinssl.icu.objectives import build_objective
 from clinssl.train import TrainConfig, TrainResult, fit
 from clinssl.utils.seeding import derive_seed
 
@@ -31,6 +32,7 @@ __all__ = [
     "PretrainConfig",
     "encoder_spec",
     "fresh_encoder",
+    "initial_encoder",
     "pretrain",
     "pretrain_budget",
     "rebuild_encoder",
@@ -74,6 +76,14 @@ def rebuild_encoder(spec: dict[str, Any], state_dict: dict | None = None) -> nn.
     return encoder
 
 
+def initial_encoder(paradigm: str, spec: dict[str, Any], seed: int) -> nn.Module:
+    """The encoder :func:`pretrain` starts from: initialised by ``(seed, paradigm)``, so
+    paradigms that share an architecture start from different draws (a pretrained
+    encoder's change is measured against exactly this)."""
+    torch.manual_seed(derive_seed(seed, "init", paradigm))
+    return rebuild_encoder(spec)
+
+
 def pretrain(
     paradigm: str,
     values: np.ndarray,
@@ -97,8 +107,7 @@ def pretrain(
         raise ValueError(
             f"encoder expects {spec['n_features']} features, data has {values.shape[2]}"
         )
-    torch.manual_seed(derive_seed(seed, "init", paradigm))
-    encoder = rebuild_encoder(spec)
+    encoder = initial_encoder(paradigm, spec, seed)
     objective = build_objective(paradigm, encoder, **objective_kwargs)
     data = TensorDataset(
         torch.as_tensor(np.asarray(values), dtype=torch.float32),

@@ -42,20 +42,12 @@ def build_head(d_in: int, task_kind: str, hidden: Sequence[int], dropout: float)
 
 
 class TaskModel(nn.Module):
-    """``head(encoder(values, mask))``; ``freeze_encoder`` keeps the encoder fixed (probe)."""
+    """``head(encoder(values, mask))``, trained end to end (fine-tuning, supervised training;
+    linear probes fit scikit-learn models on frozen embeddings instead)."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module, freeze_encoder: bool = False) -> None:
+    def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
         super().__init__()
-        self.encoder, self.head, self.freeze_encoder = encoder, head, freeze_encoder
-        if freeze_encoder:
-            for p in self.encoder.parameters():
-                p.requires_grad_(False)
+        self.encoder, self.head = encoder, head
 
     def forward(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.freeze_encoder:
-            self.encoder.eval()
-            with torch.no_grad():
-                z = self.encoder(values, mask)
-        else:
-            z = self.encoder(values, mask)
-        return self.head(z)
+        return self.head(self.encoder(values, mask))

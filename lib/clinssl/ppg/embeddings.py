@@ -1,15 +1,9 @@
-"""The PPG embedding cache: ``z.npy``, ``z_aug.npy``, ``next_index.npy``, ``embeddings.json``.
+"""Write the PPG embedding cache (the contract and its reader: :mod:`clinssl.cache`).
 
-Contract (consumed by ST-SAE; row i of every array = row i of ``windows.npy``):
-
-* ``z.npy`` float32 (N, d): frozen-encoder embedding of every window (QC-rejected ones too;
-  consumers filter with ``windows.parquet`` ``qc_pass``);
-* ``z_aug.npy`` float32 (N, d): the same windows after waveform-level augmentation
-  (:mod:`clinssl.ppg.augment`), re-encoded; the batch is augmented at once on the
-  encoder's device (``encoder.device``, CPU when the encoder has none);
-* ``next_index.npy`` int64 (N,): row of the next window of the same record
-  (``window_index + 1``), −1 when none — ``z_next = z[next_index]``;
-* ``embeddings.json``: encoder, dim, N, source paths, augmentation, throughput.
+Row i of every array = row i of ``windows.npy``. ``z_aug`` is the batch augmented at once
+(:mod:`clinssl.ppg.augment`) on the encoder's device (``encoder.device``, CPU when the
+encoder has none), then re-encoded; ``next_index`` points at the window with
+``window_index + 1`` of the same record.
 
 Arrays are written through memmaps in batches into temporary files renamed at the end, so
 memory does not grow with N and a killed job leaves nothing that looks complete.
@@ -18,15 +12,14 @@ memory does not grow with N and a killed job leaves nothing that looks complete.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 import torch
 
+from clinssl.cache import EmbeddingCacheFiles
 from clinssl.ppg.augment import AugmentConfig, augment_batch
 from clinssl.ppg.windows import TARGET_FS, drop_resident, successor_index
 from clinssl.utils.atomic import atomic_path
@@ -47,21 +40,21 @@ def write_embedding_cache(
     encoder: FrozenEncoder,
     windows: np.ndarray,
     table,
-    out_dir: str | os.PathLike[str],
+    out: EmbeddingCacheFiles,
     batch_size: int,
     augment: AugmentConfig,
     seed: int,
 ) -> dict[str, Any]:
-    """Encode every window (and its augmented copy) in batches; write the cache files."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Encode every window (and its augmented copy) in batches; write ``z``, ``z_aug`` and
+    ``next_index``, and return the fields of the cache's ``meta`` (the caller adds its
+    provenance and writes ``out.meta``)."""
     n = windows.shape[0]
     started = time.perf_counter()
     encode_seconds = 0.0
     device = torch.device(getattr(encoder, "device", "cpu"))
     with ExitStack() as stack:
-        z_tmp = stack.enter_context(atomic_path(out_dir / "z.npy"))
-        za_tmp = stack.enter_context(atomic_path(out_dir / "z_aug.npy"))
+        z_tmp = stack.enter_context(atomic_path(out.z))
+        za_tmp = stack.enter_context(atomic_path(out.z_aug))
         z = np.lib.format.open_memmap(z_tmp, mode="w+", dtype=np.float32, shape=(n, encoder.dim))
         za = np.lib.format.open_memmap(za_tmp, mode="w+", dtype=np.float32, shape=(n, encoder.dim))
         for start in range(0, n, batch_size):
@@ -82,7 +75,7 @@ def write_embedding_cache(
             arr.flush()
         del z, za
     nxt = successor_index(table)
-    with atomic_path(out_dir / "next_index.npy") as tmp:
+    with atomic_path(out.next_index) as tmp:
         np.save(tmp, nxt)
     total = time.perf_counter() - started
     return {

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from clinssl.icu.files import IngestFiles
 from clinssl.icu.ingest import CohortError, IngestOptions, ingest, open_source
 from clinssl.icu.io.ricu import RicuExportError
 from clinssl.icu.io.yaib import YaibCohortError
@@ -20,7 +21,7 @@ from clinssl.icu.labels import ICU_TASKS
 
 
 def _ingest(root: Path, out: Path, **opts) -> dict:
-    return ingest(open_source("ricu", root), out, IngestOptions(**opts), dataset="t")
+    return ingest(open_source("ricu", root), IngestFiles.under(out), IngestOptions(**opts), dataset="t")
 
 
 def test_ingest_contract_and_content(small_export: Path, tmp_path: Path) -> None:
@@ -222,7 +223,7 @@ def test_yaib_cohort_in_yaib_dtypes(small_export_master: Path, tmp_path: Path) -
         pa.string(),
         pa.large_string(),
     )
-    meta = ingest(open_source("yaib", root, "mortality24"), tmp_path / "y", dataset="y")
+    meta = ingest(open_source("yaib", root, "mortality24"), IngestFiles.under(tmp_path / "y"), dataset="y")
     labels = pd.read_parquet(tmp_path / "y" / "labels.parquet")
     outc = pd.read_parquet(root / "outc.parquet")
     merged = labels.merge(outc, on="stay_id")
@@ -236,7 +237,7 @@ def test_yaib_cohort_in_yaib_dtypes(small_export_master: Path, tmp_path: Path) -
 
 def test_yaib_hourly_aki_labels(small_export_master: Path, tmp_path: Path) -> None:
     root = small_export_master / "yaib" / "aki" / "synthetic"
-    ingest(open_source("yaib", root, "aki"), tmp_path / "y")
+    ingest(open_source("yaib", root, "aki"), IngestFiles.under(tmp_path / "y"))
     labels = pd.read_parquet(tmp_path / "y" / "labels.parquet").set_index("stay_id")
     truth = pd.read_parquet(small_export_master / "ricu" / "truth.parquet").set_index("stay_id")
     onset = truth.loc[labels.index, "aki_onset_hours"]
@@ -262,7 +263,7 @@ def test_yaib_bad_input(small_export_master: Path, tmp_path: Path) -> None:
     sta.loc[0, "sex"] = "X"
     sta.to_parquet(bad / "sta.parquet")
     with pytest.raises(YaibCohortError, match=r"column 'sex' has value\(s\) \['x'\]"):
-        ingest(open_source("yaib", bad, "mortality24"), tmp_path / "o")
+        ingest(open_source("yaib", bad, "mortality24"), IngestFiles.under(tmp_path / "o"))
 
 
 def test_missing_stays_column_is_named(small_export: Path, tmp_path: Path) -> None:

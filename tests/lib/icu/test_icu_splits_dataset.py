@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
-from clinssl.icu.dataset import ICUDataset, split_dir
+from clinssl.icu.dataset import ICUDataset
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.ingest import ingest, open_source
 from clinssl.icu.labels import ICU_TASKS
 from clinssl.icu.normalization import train_statistics
@@ -66,27 +67,31 @@ def test_normalization_degenerate_feature() -> None:
     assert stats["degenerate_features"] == ["const", "never"]
 
 
+def _files(root: Path) -> tuple[IngestFiles, SplitFiles]:
+    return IngestFiles.under(root), SplitFiles.under(root, 0)
+
+
 @pytest.fixture
 def ingested(small_export: Path, tmp_path: Path) -> Path:
     out = tmp_path / "ds"
-    ingest(open_source("ricu", small_export), out)
+    ingest(open_source("ricu", small_export), IngestFiles.under(out))
     static = pd.read_parquet(out / "static.parquet")
     splits = patient_level_split(static, seed=0)
-    sdir = split_dir(out, 0)
-    sdir.mkdir(parents=True)
-    splits.to_parquet(sdir / "splits.parquet")
+    split_files = SplitFiles.under(out, 0)
+    split_files.splits.parent.mkdir(parents=True)
+    splits.to_parquet(split_files.splits)
     meta = json.loads((out / "metadata.json").read_text())
     rows = np.flatnonzero(splits["split"] == "train")
     values, mask = np.load(out / "values.npy"), np.load(out / "mask.npy")
     write_json(
-        sdir / "normalization.json", train_statistics(values, mask, rows, meta["feature_names"])
+        split_files.normalization, train_statistics(values, mask, rows, meta["feature_names"])
     )
     return out
 
 
 def test_dataset_items_are_normalized_then_zero_filled(ingested: Path) -> None:
-    ds = ICUDataset(ingested, seed=0, split="train", task="mortality_hospital")
-    norm = json.loads((split_dir(ingested, 0) / "normalization.json").read_text())
+    ds = ICUDataset(*_files(ingested), split="train", task="mortality_hospital")
+    norm = json.loads(SplitFiles.under(ingested, 0).normalization.read_text())
     values = np.load(ingested / "values.npy")
     item = ds[3]
     t, d = ds.shape
@@ -111,22 +116,22 @@ def test_dataset_items_are_normalized_then_zero_filled(ingested: Path) -> None:
 
 
 def test_dataset_splits_partition_rows_and_tasks(ingested: Path) -> None:
-    sizes = {s: len(ICUDataset(ingested, 0, s)) for s in ("train", "val", "test")}
+    sizes = {s: len(ICUDataset(*_files(ingested), s)) for s in ("train", "val", "test")}
     n = len(pd.read_parquet(ingested / "static.parquet"))
     assert sum(sizes.values()) == n
     for task in ICU_TASKS:
-        full = ICUDataset(ingested, 0, "test", task)
-        dropped = ICUDataset(ingested, 0, "test", task, drop_missing_labels=True)
+        full = ICUDataset(*_files(ingested), "test", task)
+        dropped = ICUDataset(*_files(ingested), "test", task, drop_missing_labels=True)
         assert len(dropped) == int(np.sum(~np.isnan(full.labels[full.rows])))
-    assert np.isnan(ICUDataset(ingested, 0, "val")[0]["label"].item())
+    assert np.isnan(ICUDataset(*_files(ingested), "val")[0]["label"].item())
     with pytest.raises(ValueError, match="unknown ICU task"):
-        ICUDataset(ingested, 0, "val", "sepsis")
+        ICUDataset(*_files(ingested), "val", "sepsis")
 
 
 def test_dataset_works_with_a_torch_dataloader(ingested: Path) -> None:
     from torch.utils.data import DataLoader
 
-    ds = ICUDataset(ingested, seed=0, split="train", task="aki_kdigo")
+    ds = ICUDataset(*_files(ingested), split="train", task="aki_kdigo")
     batch = next(iter(DataLoader(ds, batch_size=4, shuffle=False)))
     t, d = ds.shape
     assert batch["values"].shape == (4, t, d) and batch["mask"].dtype == torch.bool

@@ -120,11 +120,12 @@ def test_default_cohort_outcomes_are_learnable_with_a_subgroup_gap(tmp_path: Pat
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
+    from clinssl.icu.files import IngestFiles
     from clinssl.icu.ingest import ingest, open_source
     from clinssl.io.splits import patient_level_split
 
     write_ricu_export(tmp_path / "ricu", SyntheticICUSpec())
-    ingest(open_source("synthetic", tmp_path / "ricu"), tmp_path / "out")
+    ingest(open_source("synthetic", tmp_path / "ricu"), IngestFiles.under(tmp_path / "out"))
     x = _summary_features(
         np.load(tmp_path / "out" / "values.npy"), np.load(tmp_path / "out" / "mask.npy")
     )

@@ -1,5 +1,10 @@
 """Downstream protocols on toy tensors with planted severity: probes/fine-tuning learn it,
-a pretrained encoder beats its random initialisation, summaries and checks are consistent."""
+each protocol uses the encoder it is given, summaries and checks are consistent.
+
+The toy severity is a level shift that a random encoder's pooled features already expose
+(its probe reaches ~0.93 AUROC), so these tables cannot show that pretraining beats a random
+initialisation; that is tested on the generator's trajectory signal in
+``test_planted_trajectory.py``."""
 
 from __future__ import annotations
 
@@ -97,9 +102,16 @@ def test_protocols_learn_planted_severity(benchmark_tables) -> None:
     for protocol in ("linear_probe", "finetune", "supervised"):
         sub = auroc[(auroc["protocol"] == protocol) & (auroc["paradigm"] != "random")]
         assert (sub["value"] > 0.75).all(), sub[["protocol", "task", "value"]]
-    ssl = auroc[(auroc["paradigm"] == "mae") & (auroc["protocol"] == "linear_probe")]
-    rnd = auroc[auroc["paradigm"] == "random"]
-    assert ssl["value"].mean() > rnd["value"].mean() - 0.02
+    # the probe of the pretrained encoder and that of the random one see different features
+    probes = predictions[predictions["protocol"] == "linear_probe"]
+    ssl_scores = probes[probes["paradigm"] == "mae"]["y_score"].to_numpy()
+    rnd_scores = probes[probes["paradigm"] == "random"]["y_score"].to_numpy()
+    assert ssl_scores.shape == rnd_scores.shape and not np.allclose(ssl_scores, rnd_scores)
+    # trained protocols record the epochs they ran, probes the regularization they chose
+    trained = metrics[metrics["protocol"] != "linear_probe"]
+    assert trained["epochs_run"].between(1, CONFIG.epochs).all()
+    chosen = metrics.loc[metrics["protocol"] == "linear_probe", "regularization"]
+    assert chosen.isin([*CONFIG.probe_c_grid, *CONFIG.probe_alpha_grid]).all()
     assert (metrics["ci_low"] <= metrics["ci_high"]).all()
     # (percentile CIs of biased metrics such as ECE need not contain the point estimate)
     au = metrics[metrics["metric"] == "auroc"]
@@ -142,7 +154,7 @@ def _probe_predictions(signal: dict[str, float], n: int = 400) -> pd.DataFrame:
             frames.append(pd.DataFrame({
                 "paradigm": paradigm, "encoder": "mart" if paradigm != "mae" else "transformer",
                 "protocol": "linear_probe", "task": "mortality_hospital", "label_fraction": 1.0,
-                "seed": seed, "stay_id": np.arange(n), "y_true": y,
+                "seed": seed, "stay_id": np.arange(n), "patient_id": np.arange(n) // 2, "y_true": y,
                 "y_score": strength * y + rng.normal(0, 1, n),
             }))  # fmt: skip
     return pd.concat(frames, ignore_index=True)

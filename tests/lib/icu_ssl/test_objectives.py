@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from clinssl.icu.encoders import build_encoder
-from clinssl.icu.objectives import OBJECTIVES, PARADIGM_ENCODER, build_objective
+from clinssl.icu.names import PARADIGM_ENCODER
+from clinssl.icu.objectives import OBJECTIVES, build_objective
 from clinssl.nn.ssl import ema_momentum, nt_xent
 
 D = 6

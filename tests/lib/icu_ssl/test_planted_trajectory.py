@@ -14,7 +14,6 @@ is the ``planted_checks.json`` of rule icu_summary.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from clinssl.icu.downstream import embed
+from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.ingest import ingest, open_source
 from clinssl.icu.inputs import load_splits
 from clinssl.icu.normalization import train_statistics
@@ -47,7 +47,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
     spec = SyntheticICUSpec(n_stays=2400, n_patients=1600, stays_per_part=2400, seed=11)
     write_ricu_export(root / "ricu", spec)
     out = root / "icu"
-    ingest(open_source("synthetic", root / "ricu"), out)
+    ingest(open_source("synthetic", root / "ricu"), IngestFiles.under(out))
     static = pd.read_parquet(out / "static.parquet", columns=["stay_id", "patient_id"])
     splits = patient_level_split(static, seed=0)
     names = json.loads((out / "metadata.json").read_text())["feature_names"]
@@ -57,13 +57,11 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
         values, mask, np.flatnonzero(splits["split"].to_numpy() == "train"), names
     )
     stats["seed"] = 0
-    (out / "splits" / "seed0").mkdir(parents=True)
-    pq.write_table(
-        pa.Table.from_pandas(splits, preserve_index=False),
-        out / "splits" / "seed0" / "splits.parquet",
-    )
-    write_json(out / "splits" / "seed0" / "normalization.json", stats)
-    return load_splits(Path(out), 0)
+    split_files = SplitFiles.under(out, 0)
+    split_files.splits.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pandas(splits, preserve_index=False), split_files.splits)
+    write_json(split_files.normalization, stats)
+    return load_splits(IngestFiles.under(out), split_files)
 
 
 def _probe_auroc(cohort, encoder) -> float:

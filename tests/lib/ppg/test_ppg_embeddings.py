@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from clinssl.cache import EmbeddingCacheFiles
 from clinssl.ppg.augment import AugmentConfig, augment_rows
 from clinssl.ppg.embeddings import write_embedding_cache
 
@@ -30,8 +31,8 @@ def test_cache_is_row_aligned_and_independent_of_batch_size(tmp_path) -> None:
     table = pd.DataFrame(
         {"subject_id": ["a"] * 23, "record": ["r"] * 23, "window_index": np.arange(23)}
     )
-    meta_a = write_embedding_cache(MeanStd(), windows, table, tmp_path / "a", 5, AugmentConfig(), 1)
-    write_embedding_cache(MeanStd(), windows, table, tmp_path / "b", 64, AugmentConfig(), 1)
+    meta_a = write_embedding_cache(MeanStd(), windows, table, EmbeddingCacheFiles.under(tmp_path / "a"), 5, AugmentConfig(), 1)
+    write_embedding_cache(MeanStd(), windows, table, EmbeddingCacheFiles.under(tmp_path / "b"), 64, AugmentConfig(), 1)
     for name in ("z.npy", "z_aug.npy", "next_index.npy"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     z = np.load(tmp_path / "a/z.npy")

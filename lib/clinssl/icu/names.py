@@ -1,0 +1,29 @@
+"""Every name the ICU branch's config, rules, registries and figures share, defined once.
+
+Why a module of its own: the rules derive wildcard constraints and job lists from these
+names, so they must import them without importing torch; the registries
+(:data:`clinssl.icu.objectives.OBJECTIVES`, :data:`clinssl.icu.encoders.ENCODERS`) and the
+config schema's enums are checked against them by a test.
+"""
+
+from __future__ import annotations
+
+#: SSL paradigms, in the order tables and figures list them
+PARADIGMS: tuple[str, ...] = ("mae", "jepa", "contrastive", "smart")
+#: the encoder each paradigm trains (SMART needs its own MART encoder)
+PARADIGM_ENCODER: dict[str, str] = {
+    "mae": "transformer",
+    "jepa": "transformer",
+    "contrastive": "transformer",
+    "smart": "mart",
+}
+ENCODERS: tuple[str, ...] = ("transformer", "observation", "mart", "linear")
+#: downstream "paradigms" that are not SSL: training from scratch, and the probe of a
+#: randomly initialised frozen encoder (the floor every SSL probe must beat)
+SUPERVISED, RANDOM = "supervised", "random"
+BASELINES: tuple[str, ...] = (SUPERVISED, RANDOM)
+DOWNSTREAM_PARADIGMS: tuple[str, ...] = (*PARADIGMS, *BASELINES)
+#: protocols applied to a pretrained encoder (config ``icu.ssl.downstream.protocols``)
+SSL_PROTOCOLS: tuple[str, ...] = ("linear_probe", "finetune")
+PROTOCOLS: tuple[str, ...] = (*SSL_PROTOCOLS, SUPERVISED)
+
