@@ -1,4 +1,4 @@
-"""ICU SSL benchmark rules (issue 4): pretraining per paradigm and seed, downstream protocols,
+"""ICU SSL benchmark rules: pretraining per paradigm and seed, downstream protocols,
 fairness and the summary of the paradigm comparison.
 
 Layout under results/icu/<dataset>/ssl/:

@@ -1,6 +1,6 @@
 """Benchmark: ingest a synthetic ricu export at MIMIC-IV scale.
 
-Target (issue 3): 75,000 stays × 72 h × 84 concepts ingested in ≤ 90 s with peak RSS
+Target: 75,000 stays × 72 h × 84 concepts ingested in ≤ 90 s with peak RSS
 ≤ 3 GiB on 2 cores. The export is generated in a child process first, so the measured peak
 RSS is the ingestion's own; every stay exports all 72 hours (``pad_to_horizon``), so the
 ingestion reads exactly stays × 72 rows. ``quick`` uses 5,000 stays (a smoke number).

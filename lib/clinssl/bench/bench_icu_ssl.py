@@ -1,6 +1,6 @@
 """ICU SSL pretraining throughput per paradigm, and ObservationTransformer peak memory.
 
-Measured (issue 4, "Performance"):
+Measured:
 
 * samples/s of one SSL pretraining step (forward, backward, AdamW step, EMA update) per
   paradigm at batch 256 on CPU, and on CUDA when available — the budget question for the

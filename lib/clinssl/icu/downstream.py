@@ -1,6 +1,6 @@
 """Downstream protocols on ICU tasks: linear probe, full fine-tune, supervised from scratch.
 
-SLICES' protocols (``../shared/reference/icu.md`` §1(e)), with one deliberate change for
+SLICES' downstream protocols, with one deliberate change for
 CPU budgets: the **linear probe** is fitted on frozen embeddings with scikit-learn
 (logistic regression with sqrt-balanced class weights / ridge regression), selecting the
 regularisation strength on the validation primary metric — a convex problem, so this is

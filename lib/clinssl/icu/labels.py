@@ -1,4 +1,4 @@
-"""Label builders of the four SLICES tasks (``shared/reference/icu.md`` §1b).
+"""Label builders of the four SLICES tasks.
 
 Every task predicts from the first ``obs_hours`` (24) after ICU admission, so each builder
 marks as missing (NaN) the stays for which the answer is already known or undecidable at

@@ -7,7 +7,7 @@ kept for downstream use) plus its paradigm-specific heads, and exposes
 * ``ema_update(step, total_steps)`` — called after each optimiser step by the shared loop's
   ``on_step`` hook (no-op unless the objective has an EMA target encoder).
 
-Only what is intrinsic to a paradigm differs (SLICES, ``../shared/reference/icu.md`` §1(d)):
+Only what is intrinsic to a paradigm differs (as in SLICES' pretraining recipes):
 
 * ``mae`` — random timestep masking; the encoder sees only visible hours; a small
   Transformer decoder with a learned mask token reconstructs; **MSE on observed features at

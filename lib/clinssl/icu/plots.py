@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import os
 
-import matplotlib
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from clinssl.icu.names import PARADIGMS, PROTOCOLS, RANDOM, SUPERVISED  # noqa: E402
-from clinssl.utils.atomic import atomic_path  # noqa: E402
+from clinssl.icu.names import PARADIGMS, PROTOCOLS, RANDOM, SUPERVISED
+from clinssl.plots.style import plt, save_figure
 
 __all__ = ["HEADLINE_METRIC", "plot_icu_paradigms"]
 
@@ -77,6 +73,4 @@ def plot_icu_paradigms(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

@@ -169,7 +169,12 @@ def random_patch_mask(
     generator: torch.Generator | None = None,
     device: torch.device | None = None,
 ) -> torch.Tensor:
-    """(B, 1, L) float mask, 1 = masked: ``ratio`` of the patches chosen by argsort of noise."""
+    """(B, 1, L) float mask, **1 = hidden**: ``ratio`` of the patches chosen by argsort of noise.
+
+    The one exception to the project's mask convention (True = observed / visible, see
+    :mod:`clinssl.nn.layers`): HiMAE's reference uses a float multiplier of the hidden
+    patches, ``x · (1 − mask)`` as input and ``mask`` as the loss weight, kept here so the
+    loss reads as in the paper."""
     n_patches = seq_len // patch_len
     n_mask = int(round(ratio * n_patches))
     noise = torch.rand(batch, n_patches, generator=generator)

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from sklearn.metrics import precision_recall_curve, roc_curve
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
-
-from clinssl.utils.atomic import atomic_path  # noqa: E402
+from clinssl.plots.style import plt, save_figure
 
 
 def plot_pvc_roc(
@@ -46,6 +42,4 @@ def plot_pvc_roc(
         f"{title}: n={metrics['n_windows']} windows, {metrics['n_subjects']} subjects, "
         "patient-grouped CV"
     )
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

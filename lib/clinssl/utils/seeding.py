@@ -1,8 +1,14 @@
-"""Seeding: one call fixes every random number generator a pipeline step touches.
+"""Seeding: every random choice follows a config seed.
 
-Determinism is a design principle (splits, masks and initialisation follow a config seed),
-so every workflow script calls :func:`seed_everything` with the seed it was given before
-drawing anything random.
+Most code draws from generators seeded with :func:`derive_seed` (a stable sub-seed per
+purpose: split, mask, initialisation, bootstrap), so steps do not share a stream and no
+global state matters. :func:`seed_everything` additionally fixes the global Python, NumPy
+and torch generators for steps that call library code relying on them (the PPG embedding
+and HiMAE steps call it).
+
+Python's string hashing cannot be seeded from inside a running interpreter
+(``PYTHONHASHSEED`` is read at start-up), so this module does not try; no output is meant to
+depend on the iteration order of a set of strings.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ def seed_everything(seed: int, deterministic_torch: bool = True) -> np.random.Ge
     """
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % (2**32))
     try:
@@ -37,6 +42,7 @@ def seed_everything(seed: int, deterministic_torch: bool = True) -> np.random.Ge
         torch.cuda.manual_seed_all(seed)
     if deterministic_torch:
         torch.use_deterministic_algorithms(True, warn_only=True)
+        # read when cuBLAS initialises (first CUDA matmul), so setting it here takes effect
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     return np.random.default_rng(seed)
 

@@ -5,7 +5,7 @@ against ricu's dictionary (a wrong unit, e.g. creatinine in µmol/L, silently ru
 normalization), categorical concepts need a documented numeric encoding, and the synthetic
 generator draws plausible values from the same ranges. The list is ricu 0.6.3's
 ``concept-dict`` minus the 7 static/outcome concepts and the 30 blocklisted names of
-SLICES' ``FEATURE_BLOCKLIST`` (see ``shared/reference/icu.md`` §1a).
+SLICES' ``FEATURE_BLOCKLIST``.
 
 Columns of ``_TABLE``: name, class (num | lgl | fct), unit (``-`` = none), min, max, then
 synthetic-generator parameters: typical mean and sd, observation probability per hour, and

@@ -1,0 +1,1 @@
+"""Figure helpers shared by every branch (backend, atomic PNG writing)."""
