@@ -97,7 +97,7 @@ def compare_file(
     if suffix in (".pt", ".pth", ".ckpt"):
         import torch
 
-        a, b = (torch.load(p, map_location="cpu", weights_only=False) for p in (actual, expected))
+        a, b = (torch.load(p, map_location="cpu", weights_only=True) for p in (actual, expected))
         return _close_json(a, b, rel, ignore)
     if suffix == ".csv":
         return _close_frames(pd.read_csv(actual), pd.read_csv(expected), rel)

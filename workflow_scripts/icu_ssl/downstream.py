@@ -16,7 +16,8 @@ from clinssl.icu.inputs import load_splits
 from clinssl.icu.labels import ICU_TASKS
 from clinssl.icu.names import PARADIGM_ENCODER, RANDOM, SUPERVISED
 from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
-from clinssl.train import load_model_file
+from clinssl.train import load_model_file, remove_empty_dirs
+from clinssl.train.fingerprint import job_fingerprint
 from clinssl.utils import atomic_path, setup_logging
 
 log = setup_logging(snakemake.log[0])
@@ -69,6 +70,7 @@ elif paradigm == RANDOM:
 else:
     raise ValueError(f"unknown downstream paradigm {paradigm!r}")
 
+job = job_fingerprint(dict(snakemake.params.items()), dict(snakemake.input.items()))
 metrics, predictions = [], []
 for spec, protocols, factory in runs:
     m, p = run_protocols(
@@ -83,6 +85,7 @@ for spec, protocols, factory in runs:
         seed,
         n_resamples=ds["bootstrap_resamples"],
         checkpoint_dir=snakemake.params.checkpoint_dir,
+        job=job,
     )
     metrics.append(m)
     predictions.append(p)
@@ -92,4 +95,5 @@ for frame, path in (
 ):
     with atomic_path(path) as tmp:
         pd.concat(frame, ignore_index=True).to_parquet(tmp, index=False)
+remove_empty_dirs(snakemake.params.checkpoint_dir)
 log.info("wrote %s and %s", snakemake.output.metrics, snakemake.output.predictions)

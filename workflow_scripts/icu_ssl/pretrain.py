@@ -11,7 +11,8 @@ import torch
 from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.inputs import load_splits
 from clinssl.icu.pretraining import encoder_spec, pretrain, pretrain_budget, subset_rows
-from clinssl.train import save_model_file
+from clinssl.train import remove_empty_dirs, save_model_file
+from clinssl.train.fingerprint import job_fingerprint
 from clinssl.utils import setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])
@@ -41,8 +42,9 @@ encoder, result = pretrain(
     budget,
     seed,
     checkpoint_path=snakemake.params.checkpoint,
+    job=job_fingerprint(dict(snakemake.params.items()), dict(snakemake.input.items())),
 )
-Path(snakemake.params.checkpoint).parent.mkdir(parents=True, exist_ok=True)
+remove_empty_dirs(Path(snakemake.params.checkpoint).parent)
 meta = {
     "paradigm": paradigm,
     "seed": seed,

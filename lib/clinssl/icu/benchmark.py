@@ -121,11 +121,14 @@ def run_protocols(
     *,
     n_resamples: int = 1000,
     checkpoint_dir: str | Path | None = None,
+    job: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every task × fraction × protocol for one paradigm/seed (module docstring).
 
     ``encoder_factory()`` returns a fresh copy of the encoder each protocol starts from
-    (pretrained weights, or a new initialisation for ``supervised``/random probes).
+    (pretrained weights, or a new initialisation for ``supervised``/random probes). ``job``
+    (:func:`clinssl.train.fingerprint.job_fingerprint`) ties each fine-tuning checkpoint to
+    the workflow job and its inputs.
     """
     unknown = sorted(set(protocols) - set(PROTOCOLS))
     if unknown:
@@ -176,7 +179,8 @@ def run_protocols(
                         lr=lr,
                         seed=derive_seed(seed, protocol, task, round(fraction * 1e6)),
                         checkpoint_path=ckpt,
-                        fingerprint={"paradigm": paradigm, "task": task, "fraction": fraction},
+                        fingerprint={"paradigm": paradigm, "protocol": protocol, "task": task,
+                                     "fraction": fraction, "job": job or {}},  # fmt: skip
                     )
                 base = {
                     "paradigm": paradigm, "encoder": encoder_name, "protocol": protocol,

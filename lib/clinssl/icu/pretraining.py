@@ -93,10 +93,13 @@ def pretrain(
     config: PretrainConfig,
     seed: int,
     checkpoint_path: str | Path | None = None,
+    job: dict[str, Any] | None = None,
 ) -> tuple[nn.Module, TrainResult]:
     """Pretrain the encoder of ``spec`` with objective ``paradigm`` on training stays.
 
     ``values``/``mask`` are the normalized, zero-filled training tensors ``(N, T, D)``.
+    ``job`` (:func:`clinssl.train.fingerprint.job_fingerprint`) ties a checkpoint to the
+    workflow job and its inputs, so a stale one is never resumed.
     Returns the trained encoder (on CPU) and the loop's result (per-epoch loss history).
     """
     if values.shape != mask.shape or values.ndim != 3:
@@ -144,6 +147,7 @@ def pretrain(
             "spec": spec,
             "objective": objective_kwargs,
             "n": int(len(values)),
+            "job": job or {},
         },
     )
     return objective.encoder.cpu(), result

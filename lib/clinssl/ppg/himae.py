@@ -261,12 +261,15 @@ def pretrain_on_store(
     device: str,
     seed: int,
     checkpoint_path=None,
+    job: dict | None = None,
 ) -> tuple[HiMAE, dict]:
     """Pretrain HiMAE on the QC-passed train windows of a window store.
 
     ``settings`` is config ``ppg.himae``. Early stopping (``patience``) watches the masked MSE
     on up to ``max_val_windows`` QC-passed val windows with masks fixed by the seed, so the
     metric compares epochs fairly. Returns the model (best val epoch) and a history dict.
+    ``job`` (:func:`clinssl.train.fingerprint.job_fingerprint`) ties the checkpoint to the
+    workflow job and its inputs.
     """
     import numpy as np
 
@@ -336,7 +339,8 @@ def pretrain_on_store(
         train_cfg,
         val_fn=val_fn,
         checkpoint_path=checkpoint_path,
-        fingerprint={"himae": config.to_dict(), "n_train": int(train_rows.size)},
+        fingerprint={"himae": config.to_dict(), "n_train": int(train_rows.size),
+                     "job": job or {}},  # fmt: skip
         collate_fn=train.collate,
     )
     history = {

@@ -3,6 +3,7 @@
 from clinssl.train.checkpoint import (
     load_checkpoint,
     load_model_file,
+    remove_empty_dirs,
     save_checkpoint,
     save_model_file,
 )
@@ -14,6 +15,7 @@ __all__ = [
     "fit",
     "load_checkpoint",
     "load_model_file",
+    "remove_empty_dirs",
     "save_checkpoint",
     "save_model_file",
 ]

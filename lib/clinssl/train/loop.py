@@ -12,9 +12,13 @@ early-stopping rule; only the loss differs. A caller supplies
 Resumability: with ``checkpoint_path`` the full state is written atomically after every epoch;
 a rerun after a kill (SIGTERM or SIGKILL) continues from the last completed epoch and, on CPU,
 reaches exactly the weights an uninterrupted run reaches (the shuffle order of each epoch is
-derived from ``seed`` and the epoch number, and RNG states are restored). A checkpoint whose
-fingerprint (config + caller's ``fingerprint``) differs is ignored with a warning. The
-checkpoint is deleted after a successful run, so a deliberate rerun starts from scratch.
+derived from ``seed`` and the epoch number, and RNG states are restored). The checkpoint
+records a fingerprint: the loop's config plus the caller's ``fingerprint``, which for a
+workflow job is :func:`clinssl.train.fingerprint.job_fingerprint` (every parameter and a
+digest of every input file). A checkpoint whose fingerprint differs — another job, or the
+same job after an upstream output changed — is discarded with a log line naming what
+changed, and training starts over. The checkpoint is deleted after a successful run, so a
+deliberate rerun starts from scratch.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from clinssl.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from clinssl.train.fingerprint import fingerprint_changes
 from clinssl.utils.device import autocast_dtype, select_device
 from clinssl.utils.seeding import derive_seed
 
@@ -163,7 +168,13 @@ def fit(
 
     ckpt = load_checkpoint(checkpoint_path) if checkpoint_path else None
     if ckpt is not None and ckpt.get("fingerprint") != full_fingerprint:
-        log.warning("ignoring checkpoint %s: it was made with another config", checkpoint_path)
+        changed = fingerprint_changes(ckpt.get("fingerprint") or {}, full_fingerprint)
+        log.warning(
+            "discarding checkpoint %s: made by another job or on other inputs; changed: %s",
+            checkpoint_path,
+            ", ".join(changed[:8]) + (f" (+{len(changed) - 8} more)" if len(changed) > 8 else ""),
+        )
+        Path(checkpoint_path).unlink(missing_ok=True)
         ckpt = None
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])

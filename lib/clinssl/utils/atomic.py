@@ -3,6 +3,10 @@
 A crashed or killed job must never leave a file that looks complete. Every writer in
 clinssl goes through these helpers: the temporary file lives in the destination directory
 (so ``os.replace`` is an atomic rename on the same filesystem) and is removed on error.
+
+``tempfile`` creates private files (0600) and directories (0700); the temporary is given the
+mode a plain ``open``/``mkdir`` would have given it under the process umask, so results on a
+shared cluster are readable by the group exactly as other files are.
 """
 
 from __future__ import annotations
@@ -16,16 +20,33 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _tmp_sibling(path: Path, is_dir: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{path.name}."
-    if is_dir:
-        return Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=path.parent))
-    fd, name = tempfile.mkstemp(
-        prefix=prefix, suffix=".tmp" + "".join(path.suffixes), dir=path.parent
-    )
-    os.close(fd)
-    return Path(name)
+    for attempt in range(3):
+        # another job may remove an empty parent (e.g. a checkpoints/ directory) in between
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if is_dir:
+                tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=path.parent))
+                os.chmod(tmp, 0o777 & ~_umask())
+                return tmp
+            fd, name = tempfile.mkstemp(
+                prefix=prefix, suffix=".tmp" + "".join(path.suffixes), dir=path.parent
+            )
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+            continue
+        os.fchmod(fd, 0o666 & ~_umask())
+        os.close(fd)
+        return Path(name)
+    raise AssertionError("unreachable")
 
 
 @contextlib.contextmanager
