@@ -106,3 +106,26 @@ def test_test_config_runs_end_to_end(built_workspace: WorkflowRunner) -> None:
                                         *BASELINES}  # fmt: skip
     probe = json.loads(built_workspace.path("results/ppg/synthetic/pvc_probe/metrics.json").read_text())
     assert 0.5 < probe["auroc"]["value"] <= 1.0
+
+
+def test_split_fractions_must_sum_to_one_at_start(tmp_path) -> None:
+    runner = WorkflowRunner(tmp_path, load_test_config({"icu": {"splits": {"fractions": [0.5, 0.3, 0.3]}}}))
+    proc = runner.run(["--dry-run"], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "icu.splits.fractions" in out and "sum to 1" in out, out
+    assert "Job stats" not in out
+
+
+def test_numbers_written_without_a_dot_are_accepted(tmp_path) -> None:
+    """YAML 1.1 reads 1e-3 as a string; where the schema expects a number it is one."""
+    (tmp_path / "work").mkdir()
+    config = load_test_config()
+    runner = WorkflowRunner(tmp_path / "work", config)
+    text = runner.configfile.read_text().replace("finetune_lr: 0.001", "finetune_lr: 1e-3")
+    assert "finetune_lr: 1e-3" in text
+    runner.configfile.write_text(text)
+    proc = runner.run(["results/manifest.json"])
+    out = proc.stdout + proc.stderr
+    assert "icu.ssl.downstream.finetune_lr" in out
+    manifest = json.loads(runner.path("results/manifest.json").read_text())
+    assert manifest["config"]["icu"]["ssl"]["downstream"]["finetune_lr"] == 0.001

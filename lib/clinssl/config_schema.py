@@ -12,6 +12,7 @@ sections.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,79 @@ def section(config: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     for key in keys:
         node = node.setdefault(key, {})
     return node
+
+
+_FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any], schema_path: Path) -> tuple[dict, dict, Path]:
+    """Follow ``$ref`` (local ``#/$defs/...`` or another file) to the schema it names."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        ref = node["$ref"]
+        file_part, _, pointer = ref.partition("#")
+        if file_part:
+            schema_path = (schema_path.parent / file_part).resolve()
+            root = _load(schema_path)
+        target = root
+        for key in [k for k in pointer.split("/") if k]:
+            target = target[key]
+        node = target
+    return node, root, schema_path
+
+
+def coerce_numbers(
+    config: Any, schema_path: str | Path, _node: dict | None = None, _root: dict | None = None,
+    _where: str = "",
+) -> list[str]:  # fmt: skip
+    """Turn strings such as ``"1e-3"`` into numbers wherever the schema expects a number.
+
+    Why: PyYAML implements YAML 1.1, which reads ``1e-3`` (no dot) as a *string*, so a user
+    writing ``lr: 1e-3`` would get "'1e-3' is not of type 'number'". Returns the dotted keys
+    converted (the Snakefile logs them); anything else is left to validation.
+    """
+    schema_path = Path(schema_path).resolve()
+    if _node is None:
+        _root = _load(schema_path)
+        _node = _root
+    node, root, path = _resolve(_node, _root, schema_path)
+    converted: list[str] = []
+    types = node.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(config, dict):
+        props = node.get("properties") or {}
+        extra = node.get("additionalProperties")
+        for key, value in config.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub is None:
+                continue
+            where = f"{_where}.{key}" if _where else str(key)
+            sub_node, sub_root, sub_path = _resolve(sub, root, path)
+            sub_types = sub_node.get("type", [])
+            sub_types = [sub_types] if isinstance(sub_types, str) else sub_types
+            if isinstance(value, str) and "number" in sub_types and _FLOAT.match(value.strip()):
+                config[key] = float(value)
+                converted.append(where)
+            else:
+                converted += coerce_numbers(value, sub_path, sub_node, sub_root, where)
+    elif isinstance(config, list) and isinstance(node.get("items"), dict):
+        item, item_root, item_path = _resolve(node["items"], root, path)
+        item_types = item.get("type", [])
+        item_types = [item_types] if isinstance(item_types, str) else item_types
+        for i, value in enumerate(config):
+            if isinstance(value, str) and "number" in item_types and _FLOAT.match(value.strip()):
+                config[i] = float(value)
+                converted.append(f"{_where}[{i}]")
+            else:
+                converted += coerce_numbers(value, item_path, item, item_root, f"{_where}[{i}]")
+    return converted
+
+
+def check_semantics(config: dict[str, Any]) -> None:
+    """Rules a JSON schema cannot state, checked at start so a bad value fails before any
+    job runs (raises ``ValueError`` naming the key)."""
+    fractions = config.get("icu", {}).get("splits", {}).get("fractions")
+    if fractions is not None and abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(
+            f"config 'icu.splits.fractions' is {fractions}, which sums to {sum(fractions):g}; "
+            "the train/val/test fractions of patients must sum to 1"
+        )

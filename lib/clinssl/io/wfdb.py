@@ -145,14 +145,20 @@ def iter_ppg_windows(
 def _read_block(record: Path, channel: str, start: int, stop: int) -> np.ndarray:
     if stop <= start:
         return np.empty(0)
-    rec = wfdb.rdrecord(
-        str(record),
-        sampfrom=start,
-        sampto=stop,
-        channel_names=[channel],
-        m2s=True,
-        smooth_frames=False,
-    )
+    try:
+        rec = wfdb.rdrecord(
+            str(record),
+            sampfrom=start,
+            sampto=stop,
+            channel_names=[channel],
+            m2s=True,
+            smooth_frames=False,
+        )
+    except ValueError as err:  # wfdb: "Samples were not loaded correctly" on a short .dat
+        raise WFDBFormatError(
+            f"{record}: samples {start}-{stop} of channel {channel!r} cannot be read ({err}); "
+            "a signal (.dat) file of the record is truncated or damaged — download it again"
+        ) from err
     if rec.n_sig == 0 or rec.e_p_signal is None:
         return np.full(stop - start, np.nan)
     return np.asarray(rec.e_p_signal[0], dtype=np.float64)

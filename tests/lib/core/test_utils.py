@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import random
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from clinssl.utils import (
     atomic_directory,
     atomic_open,
     atomic_path,
+    atomic_write_text,
     autocast_dtype,
     derive_seed,
     read_json,
@@ -129,3 +131,23 @@ def test_setup_logging_writes_to_the_log_file(tmp_path: Path) -> None:
     text = log_file.read_text()
     assert "hello from clinssl" in text and "WARNING clinssl.sub: careful" in text
     logging.basicConfig(force=True)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_atomic_writes_respect_the_umask(tmp_path: Path, umask: int) -> None:
+    """Results on a shared cluster must be as readable as any other file the user writes."""
+    previous = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+        with atomic_path(tmp_path / "g.npy") as tmp:
+            tmp.write_bytes(b"y")
+        with atomic_directory(tmp_path / "d") as tmp:
+            (tmp / "inner").write_text("z")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("p")
+    finally:
+        os.umask(previous)
+    for name in ("f.txt", "g.npy"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask
+    assert plain.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -285,3 +285,28 @@ def test_string_patient_ids_split_by_patient(small_export: Path, tmp_path: Path)
     assert static["patient_id"].str.startswith("002-").all()
     splits = patient_level_split(static, seed=4)
     assert (splits.groupby("patient_id")["split"].nunique() == 1).all()
+
+
+def test_garbage_timeseries_part_is_named(small_export: Path, tmp_path: Path) -> None:
+    part = sorted((small_export / "timeseries").glob("part_*.parquet"))[0]
+    part.write_bytes(b"this is not a parquet file at all" * 10)
+    with pytest.raises(RicuExportError, match=rf"{part.name}: not a readable parquet file"):
+        _ingest(small_export, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_python_tag_in_metadata_yaml_is_refused_and_named(small_export: Path, tmp_path: Path) -> None:
+    meta = small_export / "metadata.yaml"
+    meta.write_text("!!python/object/apply:os.system ['touch pwned']\n" + meta.read_text())
+    with pytest.raises(RicuExportError, match=r"metadata\.yaml: not plain YAML"):
+        _ingest(small_export, tmp_path / "out")
+    assert not (Path.cwd() / "pwned").exists()
+
+
+def test_yaib_garbage_file_is_named(tmp_path: Path) -> None:
+    root = tmp_path / "yaib"
+    root.mkdir()
+    for name in ("dyn", "sta", "outc"):
+        (root / f"{name}.parquet").write_bytes(b"garbage" * 20)
+    with pytest.raises(YaibCohortError, match=r"dyn\.parquet: not a readable parquet file"):
+        open_source("yaib", root, "mortality24")

@@ -127,3 +127,21 @@ def test_windows_of_different_lengths_are_named(tmp_path) -> None:
         f.create_dataset(name, data=np.zeros((900, 1)))
     with pytest.raises(PulseDBFormatError, match=r"'PPG_Raw' window 2 has 900 samples.*1250"):
         read_segment_file(path)
+
+
+def test_truncated_download_is_named(tmp_path) -> None:
+    """Half a .mat (an interrupted download): one line naming the file, no h5py traceback."""
+    path = tmp_path / "p012345.mat"
+    _segment_file(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(PulseDBFormatError, match=r"p012345\.mat: truncated or corrupt") as err:
+        read_segment_file(path, "PPG_Record")
+    assert "download it again" in str(err.value).lower()
+    subset = tmp_path / "Subset.mat"
+    x = np.random.default_rng(1).random((6, 3, 1250))
+    write_subset_file(subset, x, ["p0000011"] * 6, np.full(6, 50.0), ["M"] * 6)
+    data = subset.read_bytes()
+    subset.write_bytes(data[: len(data) // 2])
+    with pytest.raises(PulseDBFormatError, match=r"Subset\.mat: truncated or corrupt"):
+        list(iter_subset_file(subset))

@@ -93,3 +93,15 @@ def test_unexpected_sampling_rate_is_named(tmp_path) -> None:
 def test_missing_records_file_is_named(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="RECORDS"):
         list_records(tmp_path)
+
+
+def test_truncated_signal_file_is_named(tmp_path) -> None:
+    """A .dat cut short (an interrupted download) names the record and what to do."""
+    _mimic3(tmp_path)
+    record = list_records(tmp_path)[0]
+    dat = sorted(record.parent.glob("3544749_0003.dat"))  # the last segment (PLETH)
+    assert dat, sorted(p.name for p in record.parent.iterdir())
+    dat[0].write_bytes(dat[0].read_bytes()[:1000])
+    fs, windows = iter_ppg_windows(record, ["PLETH"], 125.0, block_windows=1)
+    with pytest.raises(WFDBFormatError, match=r"p000020-2183-04-28-17-47: samples .* truncated"):
+        list(windows)

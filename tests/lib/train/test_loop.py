@@ -168,3 +168,97 @@ def test_model_file_roundtrip_and_bad_file(tmp_path) -> None:
     with pytest.raises(ValueError, match="bad.pt"):
         load_model_file(tmp_path / "bad.pt")
     assert math.isfinite(meta["d"])
+
+
+def test_checkpoint_of_other_inputs_is_discarded_naming_the_change(tmp_path, caplog) -> None:
+    """The repro of a stale resume: a killed job's checkpoint, then an upstream file changes
+    and the job reruns with the same settings. It must start over and equal a clean run."""
+    from clinssl.train.fingerprint import job_fingerprint
+
+    data_file = tmp_path / "values.npy"
+    data_file.write_bytes(b"first version of the upstream output")
+    ckpt = tmp_path / "run.ckpt"
+    params = {"lr": 1e-2, "paradigm": "mae"}
+
+    def kill(model, step, total):
+        if step == 10:
+            raise _Killed
+
+    job = job_fingerprint(params, {"values": data_file})
+    with pytest.raises(_Killed):
+        fit(_model(), _mse, _data(), TrainConfig(**CFG), checkpoint_path=ckpt, on_step=kill,
+            fingerprint={"job": job})  # fmt: skip
+    assert ckpt.exists()
+    data_file.write_bytes(b"second version of the upstream output")
+    changed_job = job_fingerprint(params, {"values": data_file})
+    with caplog.at_level("WARNING", logger="clinssl.train.loop"):
+        stale = _model()
+        result = fit(stale, _mse, _data(), TrainConfig(**CFG), checkpoint_path=ckpt,
+                     fingerprint={"job": changed_job})  # fmt: skip
+    assert result.resumed_from_epoch == 0 and result.epochs_run == 6
+    assert "discarding checkpoint" in caplog.text and "caller.job.inputs.values" in caplog.text
+    clean = _model()
+    fit(clean, _mse, _data(), TrainConfig(**CFG), fingerprint={"job": changed_job})
+    for pa, pb in zip(clean.parameters(), stale.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_fingerprint_digests_content_and_names_changes(tmp_path) -> None:
+    from clinssl.train.fingerprint import file_digest, fingerprint_changes, job_fingerprint
+
+    a, b = tmp_path / "a.bin", tmp_path / "b.bin"
+    a.write_bytes(b"x" * 1000)
+    b.write_bytes(b"x" * 1000)
+    assert file_digest(a) == file_digest(b) and file_digest(a).startswith("1000:")
+    b.write_bytes(b"x" * 999 + b"y")  # same size, other content
+    assert file_digest(a) != file_digest(b)
+    old = job_fingerprint({"lr": 0.1, "nested": {"k": 1}}, {"x": a, "many": [a, b]})
+    new = job_fingerprint({"lr": 0.2, "nested": {"k": 1}}, {"x": b, "many": [a, b]})
+    assert fingerprint_changes(old, old) == []
+    assert fingerprint_changes(old, new) == ["inputs.x", "params.lr"]
+
+
+def test_checkpoint_with_a_pickled_callable_is_refused(tmp_path) -> None:
+    """A crafted .ckpt under results/ must not run code when a job looks for a checkpoint."""
+    import os
+    import pickle
+
+    from clinssl.train.checkpoint import UnsafeCheckpointError
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    ckpt = tmp_path / "evil.ckpt"
+    torch.save({"epoch": 1, "payload": Payload()}, ckpt, pickle_module=pickle)
+    with pytest.raises(UnsafeCheckpointError, match="evil.ckpt.*refusing"):
+        load_checkpoint(ckpt)
+    with pytest.raises(UnsafeCheckpointError, match="evil.ckpt"):
+        fit(_model(), _mse, _data(), TrainConfig(**CFG), checkpoint_path=ckpt)
+    with pytest.raises(UnsafeCheckpointError, match="evil.ckpt"):
+        load_model_file(ckpt)
+    assert not marker.exists()
+
+
+def test_model_files_of_identical_content_are_identical_bytes(tmp_path) -> None:
+    model = _model()
+    save_model_file(tmp_path / "a" / "model.pt", model, {"arch": "mlp"})
+    save_model_file(tmp_path / "b" / "other_name.pt", model, {"arch": "mlp"})
+    assert (tmp_path / "a" / "model.pt").read_bytes() == (tmp_path / "b" / "other_name.pt").read_bytes()
+
+
+def test_checkpoint_roundtrip_restores_every_rng(tmp_path) -> None:
+    import random
+
+    import numpy as np
+
+    from clinssl.train.checkpoint import rng_state, save_checkpoint, set_rng_state
+
+    seed_everything(11)
+    save_checkpoint(tmp_path / "rng.ckpt", {"rng": rng_state()})
+    expected = (random.random(), np.random.random(), torch.rand(1).item())
+    seed_everything(12)
+    set_rng_state(load_checkpoint(tmp_path / "rng.ckpt")["rng"])
+    assert (random.random(), np.random.random(), torch.rand(1).item()) == expected

@@ -18,10 +18,12 @@ slow to regenerate: the error must say what to fix.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,14 +68,49 @@ class HourlyBatch:
     mask: np.ndarray
 
 
+@contextlib.contextmanager
+def unreadable_as_export_error(
+    path: Path, error: type[Exception] | None = None
+) -> Iterator[None]:
+    """A file pyarrow cannot parse (garbage bytes, a truncated download) names itself."""
+    try:
+        yield
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        kind = "parquet" if path.suffix == ".parquet" else "CSV"
+        raise (error or RicuExportError)(
+            f"{path}: not a readable {kind} file ({type(err).__name__}: {err}); "
+            "truncated or damaged — re-create or copy the file again"
+        ) from err
+
+
+def _load_metadata(path: Path) -> dict[str, Any]:
+    """``metadata.yaml`` as plain data: YAML tags that build Python objects are refused."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise RicuExportError(
+            f"{path}: not plain YAML ({err.__class__.__name__}: "
+            f"{getattr(err, 'problem', None) or err}); ricu writes only mappings, lists, "
+            "strings and numbers (no !!python/... tags)"
+        ) from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise RicuExportError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+    return data
+
+
 def read_table(root: Path, stem: str) -> tuple[pa.Table, Path]:
     """Read ``<stem>.parquet`` or, failing that, ``<stem>.csv.gz`` / ``<stem>.csv``."""
     for suffix in (".parquet", ".csv.gz", ".csv"):
         path = root / f"{stem}{suffix}"
         if path.exists():
-            if suffix == ".parquet":
-                return pq.read_table(path), path
-            return pacsv.read_csv(path, convert_options=CSV_CONVERT), path
+            with unreadable_as_export_error(path):
+                if suffix == ".parquet":
+                    return pq.read_table(path), path
+                return pacsv.read_csv(path, convert_options=CSV_CONVERT), path
     raise RicuExportError(f"{root}: missing {stem}.parquet (or {stem}.csv.gz) of the ricu export")
 
 
@@ -157,7 +194,7 @@ class RicuExport:
             raise RicuExportError(
                 f"{self.root}: no metadata.yaml; is this a ricu export directory?"
             )
-        self.metadata = yaml.safe_load(meta_path.read_text()) or {}
+        self.metadata = _load_metadata(meta_path)
         names = self.metadata.get("feature_names")
         if not isinstance(names, list) or not names:
             raise RicuExportError(f"{meta_path}: field 'feature_names' must be a non-empty list")
@@ -193,10 +230,11 @@ class RicuExport:
                 )
 
     def _part_columns(self, part: Path) -> list[str]:
-        if part.suffix == ".parquet":
-            return pq.read_schema(part).names
-        with pacsv.open_csv(part) as reader:
-            return reader.schema.names
+        with unreadable_as_export_error(part):
+            if part.suffix == ".parquet":
+                return pq.read_schema(part).names
+            with pacsv.open_csv(part) as reader:
+                return reader.schema.names
 
     def _check_part_columns(self, part: Path) -> None:
         cols = set(self._part_columns(part))
@@ -258,18 +296,19 @@ class RicuExport:
             *(f"{c}_mask" for c in self.feature_names),
         ]
         for part in self.parts:
-            if part.suffix == ".parquet":
-                record_batches = pq.ParquetFile(part).iter_batches(
-                    batch_size=batch_rows, columns=columns
-                )
-            else:
-                record_batches = (
-                    pacsv.read_csv(part, convert_options=CSV_CONVERT)
-                    .select(columns)
-                    .to_batches(batch_rows)
-                )
-            for rb in record_batches:
-                yield self._convert(rb, part)
+            with unreadable_as_export_error(part):
+                if part.suffix == ".parquet":
+                    record_batches = pq.ParquetFile(part).iter_batches(
+                        batch_size=batch_rows, columns=columns
+                    )
+                else:
+                    record_batches = (
+                        pacsv.read_csv(part, convert_options=CSV_CONVERT)
+                        .select(columns)
+                        .to_batches(batch_rows)
+                    )
+                for rb in record_batches:
+                    yield self._convert(rb, part)
 
     def _convert(self, rb: pa.RecordBatch, part: Path) -> HourlyBatch:
         n, d = rb.num_rows, len(self.feature_names)

@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clinssl.icu.io.ricu import HourlyBatch, RicuExportError
+from clinssl.icu.io.ricu import HourlyBatch, RicuExportError, unreadable_as_export_error
 from clinssl.icu.io.ricu_dictionary import RICU_CONCEPTS
 
 #: YAIB task name -> clinssl label column it fills (the closest definition).
@@ -41,6 +41,12 @@ YAIB_TASK_LABELS = {
 }
 
 _NS_PER_HOUR = 3_600_000_000_000
+
+
+def _iter_batches(path: Path, columns: list[str], batch_rows: int) -> Iterator[pa.RecordBatch]:
+    """Stream record batches; a file pyarrow cannot parse is named."""
+    with unreadable_as_export_error(path, YaibCohortError):
+        yield from pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns)
 
 
 class YaibCohortError(RicuExportError):
@@ -73,7 +79,8 @@ class YaibCohort:
         for name, path in self.paths.items():
             if not path.exists():
                 raise YaibCohortError(f"{self.root}: missing {name}.parquet of the YAIB cohort")
-        schema = pq.read_schema(self.paths["dyn"])
+        with unreadable_as_export_error(self.paths["dyn"], YaibCohortError):
+            schema = pq.read_schema(self.paths["dyn"])
         for col in ("stay_id", "time"):
             if col not in schema.names:
                 raise YaibCohortError(f"{self.paths['dyn']}: missing column {col!r}")
@@ -86,7 +93,8 @@ class YaibCohort:
 
     def stays(self) -> pd.DataFrame:
         path = self.paths["sta"]
-        df = pq.read_table(path).to_pandas()
+        with unreadable_as_export_error(path, YaibCohortError):
+            df = pq.read_table(path).to_pandas()
         for col in ("stay_id", "age", "sex"):
             if col not in df.columns:
                 raise YaibCohortError(
@@ -118,10 +126,7 @@ class YaibCohort:
 
     def batches(self, batch_rows: int = 131_072) -> Iterator[HourlyBatch]:
         path = self.paths["dyn"]
-        pf = pq.ParquetFile(path)
-        for rb in pf.iter_batches(
-            batch_size=batch_rows, columns=["stay_id", "time", *self.feature_names]
-        ):
+        for rb in _iter_batches(path, ["stay_id", "time", *self.feature_names], batch_rows):
             hours = _hours(rb.column("time"), path)
             values = np.empty((rb.num_rows, len(self.feature_names)), dtype=np.float32)
             for j, name in enumerate(self.feature_names):
@@ -142,7 +147,8 @@ class YaibCohort:
     def task_labels(self) -> pd.DataFrame:
         """``stay_id`` + the task's clinssl label column (see module docstring)."""
         path = self.paths["outc"]
-        df = pq.read_table(path).to_pandas()
+        with unreadable_as_export_error(path, YaibCohortError):
+            df = pq.read_table(path).to_pandas()
         for col in ("stay_id", "label"):
             if col not in df.columns:
                 raise YaibCohortError(f"{path}: missing column {col!r}")

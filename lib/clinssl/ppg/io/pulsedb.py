@@ -23,6 +23,7 @@ MATLAB, ``mat73`` and this reader.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -61,7 +62,28 @@ def open_v73(path: str | os.PathLike[str]) -> h5py.File:
             f"{path}: expected a MATLAB v7.3 (HDF5) .mat file as PulseDB ships, got {kind}; "
             "re-save it in MATLAB with save(..., '-v7.3')"
         )
-    return h5py.File(path, "r")
+    try:
+        return h5py.File(path, "r")
+    except OSError as err:
+        raise _corrupt(path, err) from err
+
+
+def _corrupt(path: Path, err: OSError) -> PulseDBFormatError:
+    return PulseDBFormatError(
+        f"{path}: truncated or corrupt MATLAB v7.3 file ({err}); a partial download? "
+        "Download it again"
+    )
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """HDF5 reads that fail mid-file (a truncated or damaged file) name the file."""
+    try:
+        yield
+    except OSError as err:
+        if isinstance(err, FileNotFoundError):
+            raise
+        raise _corrupt(path, err) from err
 
 
 def _group(f: h5py.File, name: str, path: Path) -> h5py.Group:
@@ -113,7 +135,7 @@ def read_segment_file(
     ``meta`` columns: subject_id, record (CaseID), segment (SegmentID), age, sex.
     """
     path = Path(path)
-    with open_v73(path) as f:
+    with _reading(path), open_v73(path) as f:
         wins = _group(f, "Subj_Wins", path)
         sig_refs = _ref_array(_field(wins, signal_field, path), path)
         n = sig_refs.size
@@ -174,7 +196,7 @@ def iter_subset_file(
     path = Path(path)
     if channel not in SUBSET_CHANNELS:
         raise ValueError(f"subset channel must be one of {SUBSET_CHANNELS}, got {channel!r}")
-    with open_v73(path) as f:
+    with _reading(path), open_v73(path) as f:
         subset = _group(f, "Subset", path)
         signals = _field(subset, "Signals", path)
         if signals.ndim != 3 or signals.shape[1] != 3 or signals.shape[0] != PULSEDB_SAMPLES:
