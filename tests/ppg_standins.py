@@ -1,5 +1,6 @@
-"""A stand-in for the user's clone of the PaPaGei repository, shared by the wrapper's unit
-tests (``tests/lib/ppg/test_papagei.py``) and the ``ppg_embed`` rule test.
+"""Stand-ins of what users have on disk, shared by PPG tests: the user's clone of the
+PaPaGei repository (wrapper unit tests and the ``ppg_embed`` rule test), and a MIMIC-III
+matched record after a selective download (:func:`partial_wfdb_download`).
 
 Why a stand-in: the real clone and ``papagei_s.pt`` are the user's download (not
 redistributable here, and far too slow for tests). The stand-in has what the wrapper relies
@@ -14,8 +15,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
+
+from clinssl.io.wfdb import SegmentSpec, write_mimic3_record, write_records_file
 
 STAND_IN_SOURCE = '''
 """Stand-in with PaPaGei's ResNet1DMoE call signature and 4-tuple forward."""
@@ -55,3 +59,27 @@ def write_papagei_clone(repo: Path, weights: Path, seed: int = 0) -> nn.Module:
     weights.parent.mkdir(parents=True, exist_ok=True)
     torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, weights)
     return model.eval()
+
+
+def partial_wfdb_download(root: Path, L: int = 1250) -> tuple[Path, list[np.ndarray]]:
+    """A MIMIC-III matched record as after a selective download: the master header lists
+    five data segments (channel order differing between them) and a '~' gap, but only the
+    layout and two data segments are on disk."""
+    rng = np.random.default_rng(3)
+    ppg = [rng.normal(size=L) for _ in range(5)]
+    segs = [
+        SegmentSpec(L, {"PLETH": ppg[0], "II": rng.normal(size=L)}),
+        SegmentSpec(L, {"II": rng.normal(size=L), "PLETH": ppg[1]}),
+        SegmentSpec(L, None),
+        SegmentSpec(L, {"ABP": rng.normal(size=L), "PLETH": ppg[2]}),
+        SegmentSpec(L, {"PLETH": ppg[3]}),
+        SegmentSpec(L, {"II": rng.normal(size=L), "PLETH": ppg[4]}),
+    ]
+    sub = root / "p00" / "p000878"
+    write_mimic3_record(sub, "p000878-2137-10-18-16-52", "3269321", segs)
+    write_records_file(sub, ["p000878-2137-10-18-16-52"])
+    write_records_file(root, ["p00/p000878/"])
+    for number in (1, 3, 4):  # only _0002 and _0005 (and the layout) were downloaded
+        for suffix in (".hea", ".dat"):
+            (sub / f"3269321_{number:04d}{suffix}").unlink()
+    return sub / "p000878-2137-10-18-16-52", ppg

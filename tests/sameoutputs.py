@@ -134,3 +134,27 @@ def compare_trees(
         if rel in expected_files:
             problems += compare_file(rel, actual_root / rel, expected_root / rel, ignore)
     return actual_files, problems
+
+
+def _drop_timings(value: Any, ignore: re.Pattern[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_timings(v, ignore) for k, v in value.items() if not ignore.search(str(k))}
+    if isinstance(value, list):
+        return [_drop_timings(v, ignore) for v in value]
+    return value
+
+
+def identical_file(rel: str, actual: Path, expected: Path, ignore: re.Pattern[str] = TIMING_KEYS) -> list[str]:
+    """Differences between two reruns of one output on the same machine: the bytes must be
+    equal, except JSON files whose only differences are timing fields (``ignore``) and the
+    run manifest, whose config must be equal (it also records when and where it ran)."""
+    if actual.read_bytes() == expected.read_bytes():
+        return []
+    if rel == MANIFEST:
+        a, b = json.loads(actual.read_text()), json.loads(expected.read_text())
+        same = all(a.get(k) == b.get(k) for k in ("config", "config_sha256", "packages"))
+        return [] if same else [f"{rel}: config or packages differ"]
+    if actual.suffix == ".json":
+        a, b = (_drop_timings(json.loads(p.read_text()), ignore) for p in (actual, expected))
+        return [] if a == b else [f"{rel}: differs outside its timing fields"]
+    return [f"{rel}: bytes differ ({actual.stat().st_size} vs {expected.stat().st_size} bytes)"]

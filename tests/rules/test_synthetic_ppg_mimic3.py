@@ -28,7 +28,7 @@ def test_synthetic_ppg_mimic3(runner) -> None:
     assert rec.n_sig == 1 and rec.fs == 125
     assert np.isnan(rec.p_signal).any()  # the gap and the segment without PLETH
 
-    fs, windows = iter_ppg_windows(records[0], ["PLETH"], 125.0)
+    fs, windows, _ = iter_ppg_windows(records[0], ["PLETH"], 125.0)
     got = {w.index: w.signal for w in windows}
     mine = truth[truth["record"] == records[0].name]
     assert set(mine["window_index"]) < set(got)  # gap slots are not in the truth

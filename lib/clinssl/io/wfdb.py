@@ -5,8 +5,10 @@ ways that silently corrupt data if ignored:
 
 * MIMIC-III matched: ``pXX/pXXNNNN/`` directories; the master record is a **multi-segment,
   variable-layout** header (``NNNNNNN_layout`` lists all signals, ``~`` marks gaps); segments
-  may lack ``PLETH``. ``rdrecord(..., channel_names=["PLETH"], m2s=True)`` returns NaN where a
-  segment is missing or has no PLETH; a record with no PLETH anywhere has ``n_sig == 0``.
+  may lack ``PLETH`` and order their channels differently. Segments are read one by one
+  with ``rdrecord(segment, channel_names=[PLETH])``: gaps, segments without PLETH and
+  segments the master header lists but that are not on disk (a selective download of a
+  record) are NaN, and the missing ones are reported (:class:`RecordWindows`).
 * MIMIC-IV waveform: ``waves/pNNN/pNNNNNNNN/<record>/``; the record ``fs`` is a *frame* rate
   (62.4725 Hz) and ``Pleth`` has 2 samples per frame, so it must be read with
   ``smooth_frames=False`` (``e_p_signal``) to keep ≈125 Hz; signals are FLAC (format 516,
@@ -24,6 +26,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import wfdb
@@ -93,16 +96,55 @@ def _segment_at(header: wfdb.io.record.MultiRecord | wfdb.Record, sample: int) -
     return names[min(i, len(names) - 1)]
 
 
-def _channel_names(header) -> list[str]:
-    if getattr(header, "seg_name", None):
-        if getattr(header, "layout", "fixed") == "variable" or header.seg_name[0].endswith(
-            "_layout"
-        ):
-            layout = wfdb.rdheader(str(Path(header.file_name_dir) / header.seg_name[0]))
-            return list(layout.sig_name or [])
-        seg = wfdb.rdheader(str(Path(header.file_name_dir) / header.seg_name[0]))
-        return list(seg.sig_name or [])
-    return list(header.sig_name or [])
+@dataclass
+class Segment:
+    """One entry of a multi-segment master header, and whether its files are on disk."""
+
+    name: str
+    start: int  # first frame in the master record's timeline
+    length: int  # frames
+    header: wfdb.Record | None  # None: a gap ('~'), or missing from disk
+
+    @property
+    def is_gap(self) -> bool:
+        return self.name == "~"
+
+    @property
+    def is_layout(self) -> bool:
+        return self.name.endswith("_layout")
+
+
+def _present_header(path: Path) -> wfdb.Record | None:
+    """The segment's header when the header and every signal file it names exist."""
+    if not Path(f"{path}.hea").is_file():
+        return None
+    header = wfdb.rdheader(str(path))
+    files = {f for f in (header.file_name or []) if f and f != "~"}  # a layout names "~"
+    if any(not (path.parent / f).is_file() for f in files):
+        return None
+    return header
+
+
+def _segments(record: Path, header) -> list[Segment] | None:
+    """The master header's segments (None for a single-segment record)."""
+    names = getattr(header, "seg_name", None)
+    if not names:
+        return None
+    segments, start = [], 0
+    for name, length in zip(names, header.seg_len, strict=True):
+        seg_header = None if name == "~" else _present_header(record.parent / name)
+        segments.append(Segment(name, start, int(length), seg_header))
+        start += int(length)
+    return segments
+
+
+class RecordWindows(NamedTuple):
+    """A record's PPG rate, its windows (lazy), and the segments its master header lists
+    that are not on disk (e.g. after a selective download)."""
+
+    fs: float
+    windows: Iterator[RecordWindow]
+    missing_segments: list[str]
 
 
 def iter_ppg_windows(
@@ -112,34 +154,86 @@ def iter_ppg_windows(
     window_seconds: float = 10.0,
     block_windows: int = 360,
     fs_tolerance: float = 0.01,
-) -> tuple[float, Iterator[RecordWindow]]:
-    """Return (PPG sampling rate, iterator of windows) of one record; see module docstring.
+    strict: bool = False,
+) -> RecordWindows:
+    """The PPG rate, windows and missing segments of one record; see module docstring.
 
     Raises :class:`NoPPGChannel` when none of ``channel_names`` is in the record, and
     :class:`WFDBFormatError` when the PPG rate differs from ``expected_fs`` by more than
-    ``fs_tolerance`` (relative).
+    ``fs_tolerance`` (relative), when none of a multi-segment record's data segments is on
+    disk, or — with ``strict`` — when any segment is missing.
     """
     record = Path(record)
-    if not record.with_suffix(".hea").is_file() and not Path(f"{record}.hea").is_file():
+    if not Path(f"{record}.hea").is_file():
         raise FileNotFoundError(f"{record}.hea: WFDB header not found")
     header = wfdb.rdheader(str(record))
-    header.file_name_dir = str(record.parent)
-    available = _channel_names(header)
-    found = [c for c in channel_names if c in available]
-    if not found:
-        raise NoPPGChannel(f"{record}: no PPG channel {list(channel_names)} (signals: {available})")
-    channel = found[0]
     n_frames = int(header.sig_len or 0)
-    probe = _read_block(record, channel, 0, min(n_frames, 64))
-    spf = probe.size / max(1, min(n_frames, 64))
-    fs = float(header.fs) * spf
+    segments = _segments(record, header)
+    if segments is None:
+        available = list(header.sig_name or [])
+        channel = _pick_channel(record, channel_names, available)
+        probe = _read_block(record, channel, 0, min(n_frames, 64))
+        spf = probe.size / max(1, min(n_frames, 64))
+        frame_fs = float(header.fs)
+        missing: list[str] = []
+
+        def read(start: int, stop: int) -> np.ndarray:
+            return _read_block(record, channel, start, stop)
+
+    else:
+        missing = [s.name for s in segments if not s.is_gap and s.header is None]
+        data = [s for s in segments if not s.is_gap and not s.is_layout]
+        if missing and strict:
+            raise WFDBFormatError(
+                f"{record}: {len(missing)} segment(s) listed in the master header are missing "
+                f"or incomplete on disk ({', '.join(missing[:5])}"
+                f"{', ...' if len(missing) > 5 else ''}); download them, or set "
+                "ppg.datasets.<name>.strict: false to read the segments that exist"
+            )
+        if data and all(s.header is None for s in data):
+            raise WFDBFormatError(
+                f"{record}: none of its {len(data)} data segments is on disk (e.g. "
+                f"{data[0].name}.hea); download the record's segments or remove it from RECORDS"
+            )
+        layout = next((s.header for s in segments if s.is_layout and s.header is not None), None)
+        if layout is not None:
+            available = list(layout.sig_name or [])
+        else:  # layout header missing too: the channels of the segments that are present
+            available = []
+            for s in data:
+                for name in (s.header.sig_name or []) if s.header is not None else []:
+                    if name not in available:
+                        available.append(name)
+        channel = _pick_channel(record, channel_names, available)
+        with_channel = [s for s in data if s.header is not None and channel in s.header.sig_name]
+        if not with_channel:
+            raise NoPPGChannel(
+                f"{record}: no segment on disk holds channel {channel!r} "
+                f"({len(missing)} segment(s) missing)"
+            )
+        first = with_channel[0].header
+        spf = float(first.samps_per_frame[first.sig_name.index(channel)])
+        frame_fs = float(first.fs)
+
+        def read(start: int, stop: int) -> np.ndarray:
+            return _read_segments(record, segments, channel, int(spf), start, stop)
+
+    fs = frame_fs * spf
     if abs(fs - expected_fs) > fs_tolerance * expected_fs:
         raise WFDBFormatError(
             f"{record}: channel {channel!r} is sampled at {fs:.4g} Hz "
-            f"({header.fs:g} frames/s × {spf:g} samples/frame); config expects "
+            f"({frame_fs:g} frames/s × {spf:g} samples/frame); config expects "
             f"{expected_fs:g} Hz (ppg.datasets.<name>.fs)"
         )
-    return fs, _cut(record, header, channel, n_frames, fs, spf, window_seconds, block_windows)
+    windows = _cut(read, header, n_frames, fs, spf, frame_fs, window_seconds, block_windows)
+    return RecordWindows(fs, windows, missing)
+
+
+def _pick_channel(record: Path, channel_names: Sequence[str], available: list[str]) -> str:
+    found = [c for c in channel_names if c in available]
+    if not found:
+        raise NoPPGChannel(f"{record}: no PPG channel {list(channel_names)} (signals: {available})")
+    return found[0]
 
 
 def _read_block(record: Path, channel: str, start: int, stop: int) -> np.ndarray:
@@ -164,14 +258,29 @@ def _read_block(record: Path, channel: str, start: int, stop: int) -> np.ndarray
     return np.asarray(rec.e_p_signal[0], dtype=np.float64)
 
 
-def _cut(record, header, channel, n_frames, fs, spf, window_seconds, block_windows):
+def _read_segments(
+    record: Path, segments: list[Segment], channel: str, spf: int, start: int, stop: int
+) -> np.ndarray:
+    """Frames ``[start, stop)`` of a multi-segment record, segment by segment: NaN for gaps,
+    missing segments and segments without ``channel``."""
+    parts = []
+    for seg in segments:
+        lo, hi = max(start, seg.start), min(stop, seg.start + seg.length)
+        if hi <= lo:
+            continue
+        if seg.header is None or channel not in (seg.header.sig_name or []):
+            parts.append(np.full((hi - lo) * spf, np.nan))
+            continue
+        parts.append(_read_block(record.parent / seg.name, channel, lo - seg.start, hi - seg.start))
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _cut(read, header, n_frames, fs, spf, frame_fs, window_seconds, block_windows):
     length = window_seconds * fs
-    block = max(1, int(round(block_windows * window_seconds * header.fs)))
+    block = max(1, int(round(block_windows * window_seconds * frame_fs)))
     buffer, buffer_start, k = np.empty(0), 0, 0
     for start in range(0, n_frames, block):
-        buffer = np.concatenate(
-            [buffer, _read_block(record, channel, start, min(n_frames, start + block))]
-        )
+        buffer = np.concatenate([buffer, read(start, min(n_frames, start + block))])
         while True:
             lo, hi = int(round(k * length)), int(round((k + 1) * length))
             if hi - buffer_start > buffer.size:

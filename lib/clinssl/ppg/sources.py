@@ -14,7 +14,9 @@ Formats (config ``ppg.datasets.<name>.format``):
 * ``mimic4_waveform``: ``<root>/RECORDS`` → ``waves/pNNN/pNNNNNNNN/<rec>/``, channel ``Pleth``.
 
 Records/files that cannot be used (no PPG channel) are *counted exclusions*, reported in
-``Exclusions``; anything else malformed is an error naming the file.
+``Exclusions``, as are the segments of a WFDB record that its master header lists but that
+are not on disk (a selective download; read as gaps, or an error with ``strict: true``);
+anything else malformed is an error naming the file.
 """
 
 from __future__ import annotations
@@ -55,11 +57,18 @@ class Exclusions:
     """Counted exclusions while reading a source (reported in the QC report)."""
 
     records_without_ppg: list[str] = field(default_factory=list)
+    #: record -> segments its master header lists that are not on disk (read as NaN)
+    missing_segments: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "records_without_ppg": len(self.records_without_ppg),
             "records_without_ppg_examples": self.records_without_ppg[:20],
+            "records_with_missing_segments": len(self.missing_segments),
+            "missing_segments": sum(len(v) for v in self.missing_segments.values()),
+            "missing_segments_examples": {
+                record: names[:5] for record, names in list(self.missing_segments.items())[:20]
+            },
         }
 
 
@@ -132,13 +141,18 @@ def _iter_wfdb(spec: dict[str, Any], exclusions: Exclusions, chunk_size: int):
     root = Path(spec["root"])
     channels = spec.get("channels") or DEFAULT_CHANNELS[spec["format"]]
     fs_expected = float(spec.get("fs", 125.0))
+    strict = bool(spec.get("strict", False))
     for record in sorted(list_records(root)):
         try:
-            fs, windows = iter_ppg_windows(record, channels, fs_expected)
+            fs, windows, missing = iter_ppg_windows(record, channels, fs_expected, strict=strict)
         except NoPPGChannel as err:
             log.warning("excluded: %s", err)
             exclusions.records_without_ppg.append(str(record.relative_to(root)))
             continue
+        if missing:
+            log.warning("%s: %d segment(s) missing on disk, read as gaps: %s", record,
+                        len(missing), ", ".join(missing[:5]))  # fmt: skip
+            exclusions.missing_segments[str(record.relative_to(root))] = missing
         subject = subject_of(record)
         sigs, rows = [], []
         for w in windows:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from ppg_standins import partial_wfdb_download
 
+from clinssl.io.wfdb import WFDBFormatError
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig, write_pulsedb_corpus
 from clinssl.ppg.windows import (
@@ -156,3 +158,27 @@ def test_a_dataset_of_only_all_nan_windows_is_a_clear_error(tmp_path) -> None:
                            tmp_path / "w.parquet", QCThresholds(), SPLITS, seed=0)  # fmt: skip
     assert not (tmp_path / "w.npy").exists() and not (tmp_path / "w.parquet").exists()
     assert not list(tmp_path.glob(".w.*"))  # no temporary left behind
+
+
+def test_partial_wfdb_download_is_read_and_reported(tmp_path) -> None:
+    """Missing segments of a selectively downloaded record: the store holds the segments
+    that exist and qc_report.json counts the missing ones per record; strict fails."""
+
+    root = tmp_path / "mimic3"
+    record, _ = partial_wfdb_download(root)
+    spec = {"format": "mimic3_matched", "root": str(root)}
+    report = build_window_store(spec, tmp_path / "w.npy", tmp_path / "w.parquet", QCThresholds(),
+                                {"train": 0.7, "val": 0.15, "test": 0.15}, seed=0)  # fmt: skip
+    table = pd.read_parquet(tmp_path / "w.parquet")
+    assert set(table.loc[table["qc_pass"], "segment"]) <= {"3269321_0002", "3269321_0005"}
+    exclusions = report["exclusions"]
+    assert exclusions["records_with_missing_segments"] == 1
+    assert exclusions["missing_segments"] == 3
+    key = str(record.relative_to(root))
+    assert exclusions["missing_segments_examples"] == {
+        key: ["3269321_0001", "3269321_0003", "3269321_0004"]
+    }
+    with pytest.raises(WFDBFormatError, match="3269321_0001"):
+        build_window_store({**spec, "strict": True}, tmp_path / "s.npy", tmp_path / "s.parquet",
+                           QCThresholds(), {"train": 0.7, "val": 0.15, "test": 0.15}, seed=0)  # fmt: skip
+    assert not (tmp_path / "s.npy").exists() and not (tmp_path / "s.parquet").exists()

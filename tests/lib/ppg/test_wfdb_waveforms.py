@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from ppg_standins import partial_wfdb_download
 
 from clinssl.io.wfdb import (
     NoPPGChannel,
@@ -43,7 +44,7 @@ def test_mimic3_windows_follow_the_record_timeline(tmp_path) -> None:
     records = list_records(tmp_path)
     assert [r.name for r in records][:2] == ["p000020-2183-04-28-17-47", "p000020-2183-05-01-00-00"]
     assert subject_of(records[0]) == "p000020"
-    fs, windows = iter_ppg_windows(records[0], ["PLETH"], 125.0, block_windows=1)
+    fs, windows, _ = iter_ppg_windows(records[0], ["PLETH"], 125.0, block_windows=1)
     windows = list(windows)
     assert fs == 125.0
     assert [w.index for w in windows] == list(range(6))  # partial last window dropped
@@ -75,7 +76,7 @@ def test_mimic4_pleth_keeps_125_hz_with_two_samples_per_frame(tmp_path) -> None:
     write_records_file(tmp_path, ["waves/p100/p10014354/81739927/"])
     (record,) = list_records(tmp_path)
     assert subject_of(record) == "p10014354"
-    fs, windows = iter_ppg_windows(record, ["Pleth", "PLETH"], 125.0)
+    fs, windows, _ = iter_ppg_windows(record, ["Pleth", "PLETH"], 125.0)
     windows = list(windows)
     assert fs == pytest.approx(124.945, abs=1e-3)  # not the 62.47 Hz of smooth_frames=True
     assert len(windows) == int(2 * n_frames / (10 * fs))
@@ -102,6 +103,31 @@ def test_truncated_signal_file_is_named(tmp_path) -> None:
     dat = sorted(record.parent.glob("3544749_0003.dat"))  # the last segment (PLETH)
     assert dat, sorted(p.name for p in record.parent.iterdir())
     dat[0].write_bytes(dat[0].read_bytes()[:1000])
-    fs, windows = iter_ppg_windows(record, ["PLETH"], 125.0, block_windows=1)
-    with pytest.raises(WFDBFormatError, match=r"p000020-2183-04-28-17-47: samples .* truncated"):
+    fs, windows, _ = iter_ppg_windows(record, ["PLETH"], 125.0, block_windows=1)
+    with pytest.raises(WFDBFormatError, match=r"p000020/3544749_0003: samples .* truncated"):
         list(windows)
+
+
+def test_partial_download_reads_the_segments_that_exist(tmp_path) -> None:
+    record, ppg = partial_wfdb_download(tmp_path)
+    fs, windows, missing = iter_ppg_windows(record, ["PLETH"], 125.0, block_windows=1)
+    windows = list(windows)
+    assert fs == 125.0 and missing == ["3269321_0001", "3269321_0003", "3269321_0004"]
+    assert len(windows) == 6  # the record's timeline is kept: one window per segment
+    present = {1: ppg[1], 5: ppg[4]}  # timeline positions of the downloaded segments
+    for k, w in enumerate(windows):
+        if k in present:
+            np.testing.assert_allclose(w.signal, present[k], atol=2e-3)  # 16-bit ADC
+        else:
+            assert np.isnan(w.signal).all(), k
+    assert windows[5].segment == "3269321_0005" and windows[2].segment == "~"
+
+
+def test_partial_download_strict_or_empty_is_a_named_error(tmp_path) -> None:
+    record, _ = partial_wfdb_download(tmp_path)
+    with pytest.raises(WFDBFormatError, match=r"3 segment\(s\) .* missing .*3269321_0001"):
+        iter_ppg_windows(record, ["PLETH"], 125.0, strict=True)
+    for name in ("3269321_0002", "3269321_0005"):
+        (record.parent / f"{name}.dat").unlink()  # header without its signal file
+    with pytest.raises(WFDBFormatError, match=r"none of its 5 data segments is on disk"):
+        iter_ppg_windows(record, ["PLETH"], 125.0)
