@@ -5,7 +5,7 @@ from clinssl.icu.files import IngestFiles, SplitFiles
 
 ICU_ROOT = "results/icu/{dataset}"
 ICU_DATA = IngestFiles.under(ICU_ROOT).as_dict()
-ICU_SPLIT = SplitFiles.under(ICU_ROOT, "{seed}").as_dict()
+ICU_SPLIT = SplitFiles.of_seed(ICU_ROOT, "{seed}").as_dict()
 ICU_SYNTHETIC_RAW = ("results/raw/synthetic/ricu", "results/raw/synthetic/yaib")
 
 
@@ -63,7 +63,7 @@ def icu_data_final_outputs():
         root = ICU_ROOT.format(dataset=name)
         outputs += IngestFiles.under(root).as_dict().values()
         for seed in seeds():
-            outputs += SplitFiles.under(root, seed).as_dict().values()
+            outputs += SplitFiles.of_seed(root, seed).as_dict().values()
     return outputs
 
 

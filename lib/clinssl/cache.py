@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,22 +36,17 @@ class EmbeddingCacheError(ValueError):
 
 @dataclass(frozen=True)
 class EmbeddingCacheFiles(FileSet):
-    """The four files of one cache; :meth:`under` is the one place their names are written."""
+    """The four files of one cache (``NAMES`` is the one place their names are written)."""
+
+    NAMES: ClassVar[dict[str, str]] = {
+        "z": "z.npy", "z_aug": "z_aug.npy", "next_index": "next_index.npy",
+        "meta": "embeddings.json",
+    }  # fmt: skip
 
     z: Path
     z_aug: Path
     next_index: Path
     meta: Path
-
-    @classmethod
-    def under(cls, directory: str | Path) -> EmbeddingCacheFiles:
-        d = str(directory)
-        return cls(
-            z=Path(f"{d}/z.npy"),
-            z_aug=Path(f"{d}/z_aug.npy"),
-            next_index=Path(f"{d}/next_index.npy"),
-            meta=Path(f"{d}/embeddings.json"),
-        )
 
 
 @dataclass

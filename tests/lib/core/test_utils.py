@@ -151,3 +151,21 @@ def test_atomic_writes_respect_the_umask(tmp_path: Path, umask: int) -> None:
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     assert (tmp_path / "d").stat().st_mode & 0o777 == 0o777 & ~umask
     assert plain.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_file_sets_name_their_files_once(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from clinssl.cache import EmbeddingCacheFiles
+    from clinssl.icu.files import IngestFiles, SplitFiles
+
+    files = IngestFiles.under("results/icu/{dataset}")
+    assert files.values == Path("results/icu/{dataset}/values.npy")  # wildcards pass through
+    assert set(files.as_dict()) == set(IngestFiles.NAMES)
+    split = SplitFiles.of_seed(tmp_path, 3)
+    assert split.normalization == tmp_path / "splits" / "seed3" / "normalization.json"
+    rule_io = SimpleNamespace(**EmbeddingCacheFiles.under(tmp_path).as_dict(), other="x")
+    assert EmbeddingCacheFiles.pick(rule_io) == EmbeddingCacheFiles.under(tmp_path)
+    assert EmbeddingCacheFiles.pick(EmbeddingCacheFiles.under(tmp_path).as_dict()).z.name == "z.npy"
+    with pytest.raises(AttributeError, match="next_index"):
+        EmbeddingCacheFiles.pick(SimpleNamespace(z="a", z_aug="b", meta="d"))

@@ -68,7 +68,7 @@ def test_normalization_degenerate_feature() -> None:
 
 
 def _files(root: Path) -> tuple[IngestFiles, SplitFiles]:
-    return IngestFiles.under(root), SplitFiles.under(root, 0)
+    return IngestFiles.under(root), SplitFiles.of_seed(root, 0)
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def ingested(small_export: Path, tmp_path: Path) -> Path:
     ingest(open_source("ricu", small_export), IngestFiles.under(out))
     static = pd.read_parquet(out / "static.parquet")
     splits = patient_level_split(static, seed=0)
-    split_files = SplitFiles.under(out, 0)
+    split_files = SplitFiles.of_seed(out, 0)
     split_files.splits.parent.mkdir(parents=True)
     splits.to_parquet(split_files.splits)
     meta = json.loads((out / "metadata.json").read_text())
@@ -91,7 +91,7 @@ def ingested(small_export: Path, tmp_path: Path) -> Path:
 
 def test_dataset_items_are_normalized_then_zero_filled(ingested: Path) -> None:
     ds = ICUDataset(*_files(ingested), split="train", task="mortality_hospital")
-    norm = json.loads(SplitFiles.under(ingested, 0).normalization.read_text())
+    norm = json.loads(SplitFiles.of_seed(ingested, 0).normalization.read_text())
     values = np.load(ingested / "values.npy")
     item = ds[3]
     t, d = ds.shape

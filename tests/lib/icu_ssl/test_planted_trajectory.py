@@ -57,7 +57,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory):
         values, mask, np.flatnonzero(splits["split"].to_numpy() == "train"), names
     )
     stats["seed"] = 0
-    split_files = SplitFiles.under(out, 0)
+    split_files = SplitFiles.of_seed(out, 0)
     split_files.splits.parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pandas(splits, preserve_index=False), split_files.splits)
     write_json(split_files.normalization, stats)
