@@ -20,6 +20,7 @@ with the same config is the reference both kills are compared with.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import re
@@ -110,17 +111,11 @@ def training(
     return job, epochs, config, reference
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_killed_training_resumes_from_checkpoint(
-    sig: signal.Signals,
-    training: tuple[PlannedJob, int, dict[str, Any], WorkflowRunner],
-    built_workspace: WorkflowRunner,
-    tmp_path: Path,
-) -> None:
-    job, epochs, config, reference = training
-    work = workspace(built_workspace, tmp_path / "work", config)
+def kill_mid_training(work: WorkflowRunner, job: PlannedJob, epochs: int, sig: signal.Signals) -> None:
+    """Start the job, kill the whole process group once epoch k >= 2 of N runs (epoch k-1's
+    checkpoint is then on disk), and unlock the directory as a user would."""
     log = work.path(job.logs[0])
-    log.unlink()
+    log.unlink(missing_ok=True)
     cmd = snakemake_command(
         "--directory",
         work.workdir,
@@ -141,7 +136,6 @@ def test_killed_training_resumes_from_checkpoint(
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
     try:
-        # wait for epoch k >= 2 of N: epoch k-1's checkpoint is then on disk
         deadline = time.monotonic() + 600
         while True:
             done = [r for r in epoch_records(log) if r[1] == epochs]
@@ -159,18 +153,81 @@ def test_killed_training_resumes_from_checkpoint(
     time.sleep(0.5)
     work.run((), "--unlock")  # a killed Snakemake cannot release its lock
 
-    # nothing the killed run left behind counts as done
-    assert scheduled(work, job.outputs, *only(job)) == {job.rule: 1}
-    work.run(job.outputs, *only(job, "--rerun-incomplete"))
-    text = log.read_text()
-    resumed = re.search(r"resumed from .* after epoch (\d+)", text)
-    assert resumed and int(resumed[1]) >= 1, f"training restarted from scratch:\n{text}"
-    assert [r[0] for r in epoch_records(log)][0] == int(resumed[1]) + 1
 
+def assert_same_outputs(job: PlannedJob, work: WorkflowRunner, reference: WorkflowRunner, why: str) -> None:
     for output in job.outputs:
         differences = compare_file(
             output, work.path(output), reference.path(output), NOT_REPRODUCIBLE
         )
-        assert not differences, f"resumed {output} differs from an uninterrupted run:\n" + (
-            "\n".join(differences[:20])
-        )
+        assert not differences, f"{why}: {output} differs:\n" + "\n".join(differences[:20])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killed_training_resumes_from_checkpoint(
+    sig: signal.Signals,
+    training: tuple[PlannedJob, int, dict[str, Any], WorkflowRunner],
+    built_workspace: WorkflowRunner,
+    tmp_path: Path,
+) -> None:
+    job, epochs, config, reference = training
+    work = workspace(built_workspace, tmp_path / "work", config)
+    kill_mid_training(work, job, epochs, sig)
+
+    # nothing the killed run left behind counts as done
+    assert scheduled(work, job.outputs, *only(job)) == {job.rule: 1}
+    work.run(job.outputs, *only(job, "--rerun-incomplete"))
+    text = work.path(job.logs[0]).read_text()
+    resumed = re.search(r"resumed from .* after epoch (\d+)", text)
+    assert resumed and int(resumed[1]) >= 1, f"training restarted from scratch:\n{text}"
+    assert [r[0] for r in epoch_records(work.path(job.logs[0]))][0] == int(resumed[1]) + 1
+    assert_same_outputs(job, work, reference, "resumed run vs an uninterrupted run")
+
+
+#: the learning rate each training rule's params carry (config key path)
+LEARNING_RATE = {
+    "icu_pretrain": ("icu", "ssl", "pretrain", "lr"),
+    "icu_downstream": ("icu", "ssl", "downstream", "finetune_lr"),
+    "ppg_pretrain_himae": ("ppg", "himae", "lr"),
+}
+
+
+def with_halved_learning_rate(config: dict[str, Any], rule: str, built: WorkflowRunner) -> dict[str, Any]:
+    """``config`` with ``rule``'s learning rate halved (its current value from the built
+    run's manifest, where the schema's defaults are filled in)."""
+    if rule not in LEARNING_RATE:
+        pytest.fail(f"no learning-rate key known for training rule {rule!r}: add it to LEARNING_RATE")
+    keys = LEARNING_RATE[rule]
+    node = json.loads(built.path("results/manifest.json").read_text())["config"]
+    for key in keys:
+        node = node[key]
+    config = copy.deepcopy(config)
+    target = config
+    for key in keys[:-1]:
+        target = target.setdefault(key, {})
+    target[keys[-1]] = float(node) / 2
+    return config
+
+
+def test_checkpoint_of_a_changed_job_is_discarded(
+    training: tuple[PlannedJob, int, dict[str, Any], WorkflowRunner],
+    built_workspace: WorkflowRunner,
+    tmp_path: Path,
+) -> None:
+    """Kill a training job, change its learning rate, rerun: the old checkpoint must not be
+    resumed (it belongs to the old settings) and the result must equal a clean run with the
+    new settings. (The same holds when an input file changes: tests/lib/train/test_loop.py.)"""
+    job, epochs, config, _ = training
+    changed = with_halved_learning_rate(config, job.rule, built_workspace)
+    clean = workspace(built_workspace, tmp_path / "clean", changed)
+    clean.run(job.outputs, *only(job, f"--forcerun={job.rule}"))
+    work = workspace(built_workspace, tmp_path / "work", config)
+    kill_mid_training(work, job, epochs, signal.SIGKILL)
+    checkpoints = [p for p in work.workdir.rglob("*.ckpt")]
+    assert checkpoints, "the killed job left no checkpoint to be stale"
+    work.write_config(changed)
+    work.run(job.outputs, *only(job, "--rerun-incomplete"))
+    text = work.path(job.logs[0]).read_text()
+    assert "discarding checkpoint" in text and "caller.job.params" in text, text[-3000:]
+    assert "resumed from" not in text
+    assert_same_outputs(job, work, clean, "run after a discarded checkpoint vs a clean run")
+    assert not any(work.workdir.rglob("*.ckpt"))
