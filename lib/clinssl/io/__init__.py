@@ -1,1 +1,2 @@
-"""Readers shared by branches: WFDB records, group-level splits."""
+"""Readers and signal helpers shared by branches: WFDB records, group-level splits, NaN
+filling and resampling."""

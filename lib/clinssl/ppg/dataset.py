@@ -8,13 +8,11 @@ resampled with ``resample_poly`` when a batch is assembled.
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import torch
-from scipy.signal import resample_poly
 from torch.utils.data import Dataset
 
+from clinssl.io.signal import resample
 from clinssl.ppg.windows import TARGET_FS
 
 
@@ -27,12 +25,7 @@ def resample_rows(x: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     """Resample rows of ``x`` from ``fs_in`` to ``fs_out`` (exact length ``10 s · fs_out``)."""
     if abs(fs_in - fs_out) < 1e-9:
         return np.asarray(x, dtype=np.float32)
-    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
-    y = resample_poly(np.asarray(x, dtype=np.float64), ratio.numerator, ratio.denominator, axis=1)
-    n = model_length(fs_out, x.shape[1] / fs_in)
-    if y.shape[1] < n:
-        y = np.pad(y, ((0, 0), (0, n - y.shape[1])), mode="edge")
-    return y[:, :n].astype(np.float32)
+    return resample(x, fs_in, fs_out, model_length(fs_out, x.shape[1] / fs_in)).astype(np.float32)
 
 
 class WindowRows(Dataset):

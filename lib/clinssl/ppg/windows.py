@@ -28,7 +28,6 @@ import logging
 import mmap
 import os
 import shutil
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from scipy.signal import resample_poly
 
+from clinssl.io.signal import fill_nan, resample
 from clinssl.io.splits import age_stratified_split
 from clinssl.ppg.qc import (
     QC_FLAG_COLUMNS,
@@ -63,19 +62,6 @@ class WindowStoreError(ValueError):
     """A window store file that violates the contract (names the file and the problem)."""
 
 
-def fill_nan(signals: np.ndarray) -> np.ndarray:
-    """Linear interpolation over NaNs per row (edge NaNs take the nearest value)."""
-    out = np.array(signals, dtype=np.float64, copy=True)
-    for row in out:
-        bad = ~np.isfinite(row)
-        if bad.any() and not bad.all():
-            idx = np.flatnonzero(~bad)
-            row[bad] = np.interp(np.flatnonzero(bad), idx, row[idx])
-        elif bad.all():
-            row[:] = 0.0
-    return out
-
-
 def to_target_rate(
     signals: np.ndarray, fs: float, target_fs: float = TARGET_FS, n_out: int = WINDOW_SAMPLES
 ) -> np.ndarray:
@@ -89,15 +75,7 @@ def to_target_rate(
         if bad.any():
             out[bad] = fill_nan(signals[bad])
         return out
-    x = fill_nan(signals)
-    if abs(fs - target_fs) > 1e-9:
-        ratio = Fraction(target_fs / fs).limit_denominator(1000)
-        x = resample_poly(x, ratio.numerator, ratio.denominator, axis=1)
-    if x.shape[1] >= n_out:
-        x = x[:, :n_out]
-    else:
-        x = np.pad(x, ((0, 0), (0, n_out - x.shape[1])), mode="edge")
-    return x.astype(np.float32)
+    return resample(fill_nan(signals), fs, target_fs, n_out).astype(np.float32)
 
 
 def _join_labels(meta: pd.DataFrame, labels: pd.DataFrame | None, columns: list[str]):

@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 from ppg_standins import partial_wfdb_download
 
+from clinssl.io.signal import fill_nan
 from clinssl.io.wfdb import WFDBFormatError
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig, write_pulsedb_corpus
 from clinssl.ppg.windows import (
     WindowStoreError,
     build_window_store,
-    fill_nan,
     load_labels,
     open_windows,
     read_windows_table,
