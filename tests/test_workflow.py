@@ -129,3 +129,18 @@ def test_numbers_written_without_a_dot_are_accepted(tmp_path) -> None:
     assert "icu.ssl.downstream.finetune_lr" in out
     manifest = json.loads(runner.path("results/manifest.json").read_text())
     assert manifest["config"]["icu"]["ssl"]["downstream"]["finetune_lr"] == 0.001
+
+
+def test_the_paper_config_plans_himae_at_the_reference_shape(tmp_path) -> None:
+    """config/ppg_paper.yaml merges over the default and validates; HiMAE gets its sizes."""
+    proc = subprocess.run(
+        snakemake_command(
+            "--directory", tmp_path, "--dry-run", "--quiet", "rules", "--configfile",
+            REPO_ROOT / "config" / "config.yaml", REPO_ROOT / "config" / "ppg_paper.yaml",
+            "--", "results/ppg/synthetic/himae/model.pt",
+        ),
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    paper = yaml.safe_load((REPO_ROOT / "config" / "ppg_paper.yaml").read_text())["ppg"]["himae"]
+    assert (paper["input_fs"] * 10, paper["epochs"], paper["batch_size"]) == (1000, 300, 1024)

@@ -9,8 +9,9 @@ coarse structure. Faithful to ``Simonlee711/HiMAE_Inference``:
   (default 16→256): Conv(k5, s2, no bias)–BN–GELU–Conv(k5)–BN + shortcut Conv(k1, s2)–BN,
   summed, GELU;
 * decoder: ``depth − 1`` ``DecoderSkipBlock`` s: ConvTranspose(k5, s2, p2, op1), crop,
-  concatenate the encoder skip, [Conv(k5)–BN–GELU] × 2; then ConvTranspose(16→1, k5, s2),
-  linear interpolation to ``seq_len`` and Tanh — hence inputs are min-max scaled to [−1, 1];
+  concatenate the encoder skip, [Conv(k5, no bias)–BN–GELU] × 2; then ConvTranspose(16→1,
+  k5, s2, p2, op1), linear interpolation to ``seq_len`` only where the stride-2 stages do not
+  divide it, and Tanh — hence inputs are min-max scaled to [−1, 1];
 * masking: random patches (``patch_len`` samples, ``mask_ratio`` 0.8) zeroed;
   loss = MSE on masked samples only.
 
@@ -97,11 +98,11 @@ class DecoderSkipBlock(nn.Module):
         super().__init__()
         pad = k // 2
         self.up = nn.ConvTranspose1d(c_in, c_out, k, stride=2, padding=pad, output_padding=1)
-        self.conv = nn.Sequential(
-            nn.Conv1d(c_out + c_skip, c_out, k, padding=pad),
+        self.conv = nn.Sequential(  # no biases: each conv is followed by BatchNorm
+            nn.Conv1d(c_out + c_skip, c_out, k, padding=pad, bias=False),
             nn.BatchNorm1d(c_out),
             nn.GELU(),
-            nn.Conv1d(c_out, c_out, k, padding=pad),
+            nn.Conv1d(c_out, c_out, k, padding=pad, bias=False),
             nn.BatchNorm1d(c_out),
             nn.GELU(),
         )
@@ -128,7 +129,7 @@ class HiMAE(nn.Module):
             DecoderSkipBlock(ch[i], ch[i - 1], ch[i - 1], k) for i in range(len(ch) - 1, 0, -1)
         )
         self.final_deconv = nn.ConvTranspose1d(
-            ch[0], config.in_channels, k, stride=2, padding=k // 2
+            ch[0], config.in_channels, k, stride=2, padding=k // 2, output_padding=1
         )
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -226,16 +227,16 @@ class HiMAEEncoder:
 
     @torch.inference_mode()
     def encode(self, windows: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Embeddings of (k, 1250) windows; a tensor already on ``device`` stays there when
-        the model runs at 125 Hz (otherwise it is resampled on CPU with ``resample_poly``)."""
-        from clinssl.ppg.dataset import resample_rows
+        """Embeddings of (k, 1250) windows at 125 Hz, resampled to the model rate on the
+        model's device (:func:`clinssl.nn.resample.resample_to`, SciPy's polyphase filter):
+        a batch already on the device never goes back to the CPU."""
+        from clinssl.nn.resample import resample_to
+        from clinssl.ppg.dataset import model_length
 
-        if isinstance(windows, torch.Tensor) and abs(self.fs - 125.0) < 1e-9:
-            x = windows.to(self.device, dtype=torch.float32)
-        else:
-            if isinstance(windows, torch.Tensor):
-                windows = windows.detach().cpu().numpy()
-            x = torch.from_numpy(resample_rows(windows, 125.0, self.fs)).to(self.device)
+        if not isinstance(windows, torch.Tensor):
+            windows = torch.from_numpy(np.asarray(windows, dtype=np.float32))
+        x = windows.to(self.device, dtype=torch.float32)
+        x = resample_to(x, 125.0, self.fs, model_length(self.fs, x.shape[-1] / 125.0))
         with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                             enabled=self.amp_dtype is not None):  # fmt: skip
             z = embed_windows(self.model, x)
@@ -327,6 +328,7 @@ def pretrain_on_store(
         lr=float(settings["lr"]),
         weight_decay=float(settings["weight_decay"]),
         warmup_epochs=float(settings["warmup_fraction"]) * epochs,
+        schedule=settings.get("schedule", "cosine"),
         patience=settings.get("patience") if val_fn is not None else None,
         maximize=False,
         device=device,

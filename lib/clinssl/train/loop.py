@@ -48,9 +48,12 @@ ValFn = Callable[[nn.Module], float]
 StepHook = Callable[[nn.Module, int, int], None]
 
 
+SCHEDULES = ("cosine", "linear", "constant")
+
+
 @dataclass
 class TrainConfig:
-    """Optimisation budget and schedule (AdamW, linear warm-up then cosine decay)."""
+    """Optimisation budget and schedule (AdamW, linear warm-up then cosine, linear or no decay)."""
 
     epochs: int
     batch_size: int = 256
@@ -58,7 +61,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     warmup_epochs: float = 0.0
     min_lr_ratio: float = 0.0
-    schedule: str = "cosine"  # "cosine" | "constant"
+    schedule: str = "cosine"  # "cosine" | "linear" | "constant"
     grad_clip: float | None = 1.0
     patience: int | None = None  # epochs without val improvement before stopping
     maximize: bool = True  # direction of val_fn
@@ -73,8 +76,8 @@ class TrainConfig:
             raise ValueError(f"epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
 
 
 @dataclass
@@ -100,8 +103,10 @@ def lr_factor(
         return (step + 1) / warmup_steps
     if schedule == "constant":
         return 1.0
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    if schedule == "linear":
+        return min_ratio + (1.0 - min_ratio) * (1.0 - progress)
+    return min_ratio + (1.0 - min_ratio) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def _epoch_loader(

@@ -25,7 +25,16 @@ def test_reference_architecture_sizes() -> None:
     assert feats[-1].shape == (2, 256, 32)  # bottleneck 256 × 32 steps (reference §4.1)
     n_enc = sum(p.numel() for p in model.encoder.parameters())
     n_all = sum(p.numel() for p in model.parameters())
-    assert 0.65e6 < n_enc < 0.75e6 and 1.2e6 < n_all < 1.3e6  # ≈0.70 M / ≈1.25 M
+    # the reference model's exact counts (its decoder convolutions have no bias)
+    assert (n_enc, n_all) == (700_672, 1_245_953)
+    convs = [m for block in model.decoder for m in block.conv if isinstance(m, torch.nn.Conv1d)]
+    assert len(convs) == 8 and all(c.bias is None for c in convs)
+    # the last transposed convolution (output_padding=1) restores 1000 samples itself
+    y = model.encode(torch.zeros(2, 1, 1000))
+    cur = y[-1]
+    for block, skip in zip(model.decoder, reversed(y[:-1]), strict=True):
+        cur = block(cur, skip)
+    assert model.final_deconv(cur).shape == (2, 1, 1000)
     out = model(torch.zeros(2, 1, 1000))
     assert out.shape == (2, 1, 1000) and out.abs().max() <= 1.0  # Tanh
 

@@ -150,6 +150,11 @@ def test_lr_schedule() -> None:
     assert lr_factor(55, 100, 10, "cosine", 0.0) == pytest.approx(0.5)
     assert lr_factor(100, 100, 10, "cosine", 0.1) == pytest.approx(0.1)
     assert lr_factor(50, 100, 0, "constant", 0.0) == 1.0
+    assert lr_factor(55, 100, 10, "linear", 0.0) == pytest.approx(0.5)  # HiMAE's reference
+    assert lr_factor(100, 100, 10, "linear", 0.1) == pytest.approx(0.1)
+    assert lr_factor(5, 100, 10, "linear", 0.0) == pytest.approx(0.6)  # warm-up first
+    with pytest.raises(ValueError, match="schedule"):
+        TrainConfig(epochs=1, schedule="step")
     with pytest.raises(ValueError, match="epochs"):
         TrainConfig(epochs=0)
 
