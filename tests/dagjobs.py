@@ -73,16 +73,21 @@ def parse_planned(text: str) -> list[PlannedJob]:
 
 
 def planned_jobs(
-    workdir: Path, configfile: Path, *targets: str, snakefile: Path = SNAKEFILE
+    workdir: Path,
+    configfile: Path,
+    *targets: str,
+    snakefile: Path = SNAKEFILE,
+    forceall: bool = True,
 ) -> list[PlannedJob]:
-    """Every job a forced dry run of ``targets`` (default: the default target) plans."""
+    """Every job a dry run of ``targets`` (default: the default target) plans: all of them
+    (``forceall``), or only those Snakemake would rerun in ``workdir`` as it is."""
     cmd = snakemake_command(
         "--directory",
         workdir,
         "--configfile",
         configfile,
         "--dry-run",
-        "--forceall",
+        *(["--forceall"] if forceall else []),
         "--cores",
         "2",
         *targets,

@@ -6,26 +6,20 @@ with a changed copy of the config, and reads which jobs Snakemake would rerun an
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from clinssl.icu.names import PARADIGMS
-from dagjobs import parse_planned
-from snakerunner import load_test_config, snakemake_command
+from dagjobs import planned_jobs
+from snakerunner import load_test_config
 
 
 def _planned(workdir: Path, config: dict, tmp_path: Path) -> list:
     configfile = tmp_path / "changed.yaml"
     configfile.write_text(yaml.safe_dump(config, sort_keys=False))
-    cmd = snakemake_command(
-        "--directory", workdir, "--configfile", configfile, "--dry-run", "--cores", "2"
-    )
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return parse_planned(proc.stdout + "\n" + proc.stderr)
+    return planned_jobs(workdir, configfile, forceall=False)
 
 
 def _paradigm_of(job) -> str:

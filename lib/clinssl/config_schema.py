@@ -76,51 +76,41 @@ def _resolve(node: dict[str, Any], root: dict[str, Any], schema_path: Path) -> t
     return node, root, schema_path
 
 
-def coerce_numbers(
-    config: Any, schema_path: str | Path, _node: dict | None = None, _root: dict | None = None,
-    _where: str = "",
-) -> list[str]:  # fmt: skip
+def coerce_numbers(config: dict[str, Any], schema_path: str | Path) -> list[str]:
     """Turn strings such as ``"1e-3"`` into numbers wherever the schema expects a number.
 
     Why: PyYAML implements YAML 1.1, which reads ``1e-3`` (no dot) as a *string*, so a user
-    writing ``lr: 1e-3`` would get "'1e-3' is not of type 'number'". Returns the dotted keys
-    converted (the Snakefile logs them); anything else is left to validation.
+    writing ``lr: 1e-3`` would get "'1e-3' is not of type 'number'". Converts ``config`` in
+    place and returns the dotted keys converted (the Snakefile logs them); anything else is
+    left to validation.
     """
     schema_path = Path(schema_path).resolve()
-    if _node is None:
-        _root = _load(schema_path)
-        _node = _root
-    node, root, path = _resolve(_node, _root, schema_path)
     converted: list[str] = []
-    types = node.get("type", [])
-    types = [types] if isinstance(types, str) else types
-    if isinstance(config, dict):
-        props = node.get("properties") or {}
-        extra = node.get("additionalProperties")
-        for key, value in config.items():
-            sub = props.get(key, extra if isinstance(extra, dict) else None)
-            if sub is None:
-                continue
-            where = f"{_where}.{key}" if _where else str(key)
-            sub_node, sub_root, sub_path = _resolve(sub, root, path)
-            sub_types = sub_node.get("type", [])
-            sub_types = [sub_types] if isinstance(sub_types, str) else sub_types
-            if isinstance(value, str) and "number" in sub_types and _FLOAT.match(value.strip()):
-                config[key] = float(value)
-                converted.append(where)
-            else:
-                converted += coerce_numbers(value, sub_path, sub_node, sub_root, where)
-    elif isinstance(config, list) and isinstance(node.get("items"), dict):
-        item, item_root, item_path = _resolve(node["items"], root, path)
-        item_types = item.get("type", [])
-        item_types = [item_types] if isinstance(item_types, str) else item_types
-        for i, value in enumerate(config):
-            if isinstance(value, str) and "number" in item_types and _FLOAT.match(value.strip()):
-                config[i] = float(value)
-                converted.append(f"{_where}[{i}]")
-            else:
-                converted += coerce_numbers(value, item_path, item, item_root, f"{_where}[{i}]")
+    _coerce(config, _load(schema_path), _load(schema_path), schema_path, "", converted)
     return converted
+
+
+def _coerce(
+    value: Any, node: dict, root: dict, path: Path, where: str, converted: list[str]
+) -> Any:
+    """``value`` with numeric strings under ``node`` converted (containers in place)."""
+    node, root, path = _resolve(node, root, path)
+    types = node.get("type", [])
+    if isinstance(value, str) and "number" in ([types] if isinstance(types, str) else types):
+        if _FLOAT.match(value.strip()):
+            converted.append(where)
+            return float(value)
+    elif isinstance(value, dict):
+        props, extra = node.get("properties") or {}, node.get("additionalProperties")
+        for key, item in value.items():
+            sub = props.get(key, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                where_key = f"{where}.{key}" if where else str(key)
+                value[key] = _coerce(item, sub, root, path, where_key, converted)
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, item in enumerate(value):
+            value[i] = _coerce(item, node["items"], root, path, f"{where}[{i}]", converted)
+    return value
 
 
 def check_semantics(config: dict[str, Any]) -> None:

@@ -70,7 +70,7 @@ class HourlyBatch:
 
 @contextlib.contextmanager
 def unreadable_as_export_error(
-    path: Path, error: type[Exception] | None = None
+    path: Path, error: type[Exception] = RicuExportError
 ) -> Iterator[None]:
     """A file pyarrow cannot parse (garbage bytes, a truncated download) names itself."""
     try:
@@ -79,7 +79,7 @@ def unreadable_as_export_error(
         if isinstance(err, FileNotFoundError):
             raise
         kind = "parquet" if path.suffix == ".parquet" else "CSV"
-        raise (error or RicuExportError)(
+        raise error(
             f"{path}: not a readable {kind} file ({type(err).__name__}: {err}); "
             "truncated or damaged — re-create or copy the file again"
         ) from err
