@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.13.0
 CORES ?= all
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench report dag clean-results
+.PHONY: install run test lint bench bench-gpu report dag clean-results
 
 # Idempotent and fast once done: reinstalls only when pyproject.toml changes.
 $(STAMP): pyproject.toml
@@ -40,6 +40,13 @@ bench: install
 	  > results/bench/benchmark_rules.tsv || true
 	$(PY) -m clinssl.bench --out results/bench --benchmarks results/benchmarks \
 	  --benchmark-rules results/bench/benchmark_rules.tsv
+
+# The one-call GPU benchmark (on a machine with CUDA): the benchmarks with a GPU path
+# (HiMAE embedding with on-device resampling and augmentation, the cache writer; ICU
+# pretraining throughput), CPU and GPU side by side, JSON in results/bench-gpu/.
+bench-gpu: install
+	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'bench-gpu: torch sees no CUDA device (torch ' + torch.__version__ + ')')"
+	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

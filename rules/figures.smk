@@ -4,10 +4,11 @@ A branch registers its figures as final outputs in its own rules file."""
 
 
 rule figure_ppg_pvc_roc:
-    """ROC and precision-recall curves of the PVC probe (first ppg run dataset with pvc labels)."""
+    """ROC and precision-recall curves of the PVC probe, HiMAE against its floors (random
+    init, classical features), per label fraction (first ppg run dataset with pvc labels)."""
     input:
-        predictions=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/predictions.csv",
-        metrics=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/pvc_probe/metrics.json",
+        predictions=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/probes/pvc/predictions.csv",
+        metrics=lambda wildcards: f"results/ppg/{ppg_figure_dataset()}/probes/pvc/metrics.json",
     output:
         report(
             "results/figures/ppg_pvc_roc.png",

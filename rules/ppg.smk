@@ -2,8 +2,10 @@
 
 Per dataset of ``ppg.run_datasets`` (raw data in the real formats; the synthetic defaults are
 written by the ``synthetic_ppg_*`` rules): build the window store with QC and splits, pretrain
-HiMAE on the train split, cache frozen embeddings (z, z_aug, next_index) per encoder, probe
-PVC on the HiMAE embedding, and check the planted truth on synthetic data.
+HiMAE on the train split, cache frozen embeddings (z, z_aug, next_index) per encoder (the
+random-init HiMAE floor included), compute classical beat features, probe each task (PVC,
+age, hypertension, diabetes) on every feature set at every label fraction, and check the
+planted truth on synthetic data.
 """
 
 
@@ -63,6 +65,25 @@ rule ppg_pretrain_himae:
         "../workflow_scripts/ppg/pretrain_himae.py"
 
 
+rule ppg_init_random_himae:
+    """The random-init floor: HiMAE with the configured architecture at its seeded default
+    initialisation, never trained, written like a pretrained model file."""
+    output:
+        model="results/ppg/{dataset}/himae_random/model.pt",
+    params:
+        himae=config["ppg"]["himae"],
+        seed=config["seed"],
+    log:
+        "results/logs/ppg/{dataset}/init_random_himae.log",
+    benchmark:
+        "results/benchmarks/ppg/{dataset}/init_random_himae.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ppg/init_random_himae.py"
+
+
 rule ppg_embed:
     """Frozen-encoder embedding cache: z, z_aug (augmented windows re-encoded), next_index."""
     input:
@@ -92,44 +113,68 @@ rule ppg_embed:
         "../workflow_scripts/ppg/embed.py"
 
 
-rule ppg_pvc_probe:
-    """PVC linear probe on the frozen HiMAE embedding (mean-pooled 256-d bottleneck):
-    patient-grouped CV, AUROC / AUPRC / Brier / ECE with subject-bootstrap CIs, predictions CSV."""
+rule ppg_classical_features:
+    """Classical beat features (HR, HRV, amplitude, rise time, width, ectopy ratios) of every
+    QC-passed window: the baseline every probe is compared with."""
     input:
-        z="results/ppg/{dataset}/embeddings/himae/z.npy",
+        npy="results/ppg/{dataset}/windows.npy",
         table="results/ppg/{dataset}/windows.parquet",
     output:
-        metrics=report(
-            "results/ppg/{dataset}/pvc_probe/metrics.json",
-            caption="../report/captions/ppg_pvc_probe.rst",
-            category="PPG",
-            subcategory="{dataset}",
-            labels={"dataset": "{dataset}", "table": "PVC probe metrics"},
-        ),
-        predictions="results/ppg/{dataset}/pvc_probe/predictions.csv",
-    params:
-        probe=config["ppg"]["probe"],
-        seed=config["seed"],
+        features="results/ppg/{dataset}/features/classical.npy",
+        meta="results/ppg/{dataset}/features/classical.json",
     log:
-        "results/logs/ppg/{dataset}/pvc_probe.log",
+        "results/logs/ppg/{dataset}/classical_features.log",
     benchmark:
-        "results/benchmarks/ppg/{dataset}/pvc_probe.tsv"
-    threads: rule_threads("ppg_pvc_probe")
+        "results/benchmarks/ppg/{dataset}/classical_features.tsv"
+    threads: rule_threads("ppg_classical_features")
     resources:
-        **rule_resources("ppg_pvc_probe"),
+        **rule_resources("ppg_classical_features"),
     conda:
         "../envs/pipeline.yaml"
     script:
-        "../workflow_scripts/ppg/pvc_probe.py"
+        "../workflow_scripts/ppg/classical_features.py"
+
+
+rule ppg_probe:
+    """Linear probe of one task on every feature set (pretrained caches, the random-init
+    floor, classical features) at every label fraction, with patient-grouped CV,
+    patient-bootstrap CIs and paired margins pretrained − floor."""
+    input:
+        unpack(ppg_probe_inputs),
+    output:
+        metrics=report(
+            "results/ppg/{dataset}/probes/{task}/metrics.json",
+            caption="../report/captions/ppg_probe.rst",
+            category="PPG",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "table": "{task} probe metrics"},
+        ),
+        predictions="results/ppg/{dataset}/probes/{task}/predictions.csv",
+    wildcard_constraints:
+        task=wildcard_regex(PROBE_TASKS),
+    params:
+        probe={k: v for k, v in config["ppg"]["probe"].items() if k != "tasks"},
+        seed=config["seed"],
+    log:
+        "results/logs/ppg/{dataset}/probe_{task}.log",
+    benchmark:
+        "results/benchmarks/ppg/{dataset}/probe_{task}.tsv"
+    threads: rule_threads("ppg_probe")
+    resources:
+        **rule_resources("ppg_probe"),
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ppg/probe.py"
 
 
 rule ppg_planted_truth:
-    """Synthetic data only: QC rejection of planted bad windows, ridge age R² from z, and
-    the probe's AUC, against the generator's truth table."""
+    """Synthetic data only: QC rejection of planted bad windows, HiMAE over its random-init
+    floor on PVC, every probe above chance; ridge age R² from z as a finding."""
     input:
         table="results/ppg/{dataset}/windows.parquet",
         z="results/ppg/{dataset}/embeddings/himae/z.npy",
-        probe="results/ppg/{dataset}/pvc_probe/metrics.json",
+        probes=ppg_probe_metrics,
         truth=lambda wildcards: ppg_dataset(wildcards.dataset)["truth"],
     output:
         report(
@@ -141,6 +186,8 @@ rule ppg_planted_truth:
         ),
     log:
         "results/logs/ppg/{dataset}/planted_truth.log",
+    params:
+        cohort=config["ppg"]["synthetic"],
     benchmark:
         "results/benchmarks/ppg/{dataset}/planted_truth.tsv"
     localrule: True

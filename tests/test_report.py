@@ -87,7 +87,7 @@ def test_report_is_self_contained_and_embeds_every_figure_with_its_caption(
         for rule, pats in reported_patterns().items()
         if rule not in figure_rules()
     }
-    assert {"icu_summary", "icu_fairness", "ppg_pvc_probe", "ppg_planted_truth"} <= {
+    assert {"icu_summary", "icu_fairness", "ppg_probe", "ppg_planted_truth"} <= {
         rule for rule, paths in tables.items() if paths
     }, tables
     for rule, paths in tables.items():

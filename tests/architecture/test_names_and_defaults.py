@@ -33,6 +33,7 @@ from clinssl.icu.synthetic import SyntheticICUSpec
 from clinssl.ppg import names as ppg_names
 from clinssl.ppg.augment import AugmentConfig
 from clinssl.ppg.himae import HiMAEConfig
+from clinssl.ppg.probe import ProbeConfig
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig
 
@@ -95,6 +96,8 @@ def test_ppg_names_agree_with_schema() -> None:
     assert encoders == list(ppg_names.EMBED_ENCODERS)
     dataset = ppg["properties"]["datasets"]["additionalProperties"]["properties"]
     assert dataset["format"]["enum"] == list(ppg_names.FORMATS)
+    tasks = ppg["properties"]["probe"]["properties"]["tasks"]["items"]["enum"]
+    assert tasks == list(ppg_names.PROBE_TASKS)
 
 
 def test_every_scheduled_rule_has_a_resources_entry() -> None:
@@ -141,6 +144,7 @@ FED_BY_CONFIG = [
     (AugmentConfig, ("ppg", "embed", "augment")),
     (QCThresholds, ("ppg", "qc")),
     (PPGCohortConfig, ("ppg", "synthetic")),
+    (ProbeConfig, ("ppg", "probe")),
     *[(cls.__init__, ("icu", "ssl", "encoders", name)) for name, cls in ENCODERS.items()],
     *[(cls.__init__, ("icu", "ssl", "objectives", name)) for name, cls in OBJECTIVES.items()],
 ]

@@ -83,3 +83,17 @@ def test_ppg_embed_papagei_without_paths_is_a_clear_error(runner) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "ppg.papagei.repo" in out
+
+
+def test_ppg_embed_random_init_floor(runner, built_branch) -> None:
+    """The floor's cache: same contract and dimension as HiMAE's, different embeddings."""
+    built = built_branch("ppg")
+    runner.stage(built.workdir, [f"{OUT}/windows.npy", f"{OUT}/windows.parquet",
+                                 f"{OUT}/himae_random/model.pt"])  # fmt: skip
+    runner.run_rule("ppg_embed", [f"{OUT}/embeddings/himae_random/{f}" for f in FILES])
+    h = runner.config["ppg"]["himae"]
+    meta = _check_cache(runner, "himae_random", h["base_channels"] * 2 ** (h["depth"] - 1))
+    assert meta["encoder"] == "himae_random"
+    z = np.load(runner.path(f"{OUT}/embeddings/himae_random/z.npy"))
+    pretrained = np.load(built.path(f"{OUT}/embeddings/himae/z.npy"))
+    assert z.shape == pretrained.shape and not np.allclose(z, pretrained)

@@ -1,4 +1,4 @@
-"""Embedding cache of one dataset with one frozen encoder (himae or papagei)."""
+"""Embedding cache of one dataset with one frozen encoder (himae, its random-init floor, papagei)."""
 
 import torch
 
@@ -16,7 +16,7 @@ settings = snakemake.params.embed
 device = select_device(snakemake.params.device)
 amp = autocast_dtype(device, settings["amp"])
 encoder_name = snakemake.wildcards.encoder
-if encoder_name == "himae":
+if encoder_name in ("himae", "himae_random"):
     from clinssl.ppg.himae import load_himae
 
     encoder = load_himae(snakemake.input.model[0], device, amp)

@@ -1,4 +1,4 @@
-"""Figure: ROC / PR curves of the PVC linear probe on frozen HiMAE embeddings."""
+"""Figure: ROC / PR curves of the PVC probe, HiMAE against its floors, per label fraction."""
 
 import pandas as pd
 

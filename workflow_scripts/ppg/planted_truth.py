@@ -1,4 +1,4 @@
-"""Check the planted truth of a synthetic dataset: QC, age from z, PVC probe."""
+"""Check the planted truth of a synthetic dataset: QC, HiMAE over its floors, probes above chance."""
 
 import numpy as np
 import pandas as pd
@@ -11,7 +11,8 @@ log = setup_logging(snakemake.log[0])
 z = np.load(snakemake.input.z, mmap_mode="r")
 table = read_windows_table(snakemake.input.table, z.shape[0])
 truth = pd.read_parquet(snakemake.input.truth)
-report = planted_truth_report(table, z, truth, read_json(snakemake.input.probe))
-report["dataset"] = snakemake.wildcards.dataset
+probes = {m["task"]: m for m in map(read_json, snakemake.input.probes)}
+report = planted_truth_report(table, z, truth, probes)
+report.update(dataset=snakemake.wildcards.dataset, cohort=dict(snakemake.params.cohort))
 write_json(snakemake.output[0], report)
 log.info("planted-truth checks: %s", {k: v["passed"] for k, v in report["checks"].items()})

@@ -255,6 +255,41 @@ def load_himae(path, device: torch.device, amp_dtype: torch.dtype | None = None)
     return HiMAEEncoder(model, float(meta["input_fs"]), device, amp_dtype)
 
 
+def config_from_settings(settings: dict) -> HiMAEConfig:
+    """The architecture that config ``ppg.himae`` describes (seq_len from ``input_fs``)."""
+    from clinssl.ppg.dataset import model_length
+
+    fs = float(settings["input_fs"])
+    seq_len = model_length(fs)
+    return HiMAEConfig(
+        seq_len=seq_len,
+        base_channels=int(settings["base_channels"]),
+        depth=int(settings["depth"]),
+        kernel_size=int(settings["kernel_size"]),
+        patch_len=patch_len_for(seq_len, float(settings["patch_seconds"]) * fs),
+        mask_ratio=float(settings["mask_ratio"]),
+    )
+
+
+def random_init_himae(settings: dict, seed: int) -> tuple[HiMAE, dict]:
+    """The random-init floor: HiMAE with the pretrained model's architecture and PyTorch's
+    default initialisation drawn from ``seed``, never trained. Returns the model and the
+    metadata of its model file (the same fields as a pretrained one, so
+    :func:`load_himae` reads both)."""
+    from clinssl.utils.seeding import derive_seed
+
+    config = config_from_settings(settings)
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(derive_seed(seed, "himae-random-init"))
+        model = HiMAE(config)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    meta = {"kind": "himae", "config": config.to_dict(), "input_fs": float(settings["input_fs"]),
+            "trained": False}  # fmt: skip
+    return model, meta
+
+
 def pretrain_on_store(
     windows,
     table,
@@ -274,21 +309,13 @@ def pretrain_on_store(
     """
     import numpy as np
 
-    from clinssl.ppg.dataset import WindowRows, model_length
+    from clinssl.ppg.dataset import WindowRows
     from clinssl.train import TrainConfig, fit
     from clinssl.utils.seeding import derive_seed, seed_everything
 
     seed_everything(seed)
     fs = float(settings["input_fs"])
-    seq_len = model_length(fs)
-    config = HiMAEConfig(
-        seq_len=seq_len,
-        base_channels=int(settings["base_channels"]),
-        depth=int(settings["depth"]),
-        kernel_size=int(settings["kernel_size"]),
-        patch_len=patch_len_for(seq_len, float(settings["patch_seconds"]) * fs),
-        mask_ratio=float(settings["mask_ratio"]),
-    )
+    config = config_from_settings(settings)
     ok = table["qc_pass"].to_numpy()
     train_rows = np.flatnonzero(ok & (table["split"] == "train").to_numpy())
     val_rows = np.flatnonzero(ok & (table["split"] == "val").to_numpy())
@@ -309,7 +336,7 @@ def pretrain_on_store(
         val_x = WindowRows(windows, val_rows, fs).read(val_rows).unsqueeze(1)
         gen = torch.Generator().manual_seed(derive_seed(seed, "himae-val-mask"))
         val_mask = random_patch_mask(
-            val_x.shape[0], seq_len, config.patch_len, config.mask_ratio, gen
+            val_x.shape[0], config.seq_len, config.patch_len, config.mask_ratio, gen
         )
         val_x = minmax_scale(val_x)
 

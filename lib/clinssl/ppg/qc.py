@@ -62,7 +62,7 @@ class QCThresholds:
     max_clip_fraction: float = 0.1
     min_amplitude: float = 1e-6
     max_amplitude: float = 1e6
-    max_envelope_ratio: float = 1.4
+    max_envelope_ratio: float = 1.6
     min_skewness: float = 0.3
     min_hr: float = 30.0
     max_hr: float = 200.0

@@ -12,6 +12,31 @@ drawn from a beat model whose morphology is driven by a planted **vascular age**
 * quality control has something to reject: flatlines, clipping, motion bursts and NaN gaps
   are planted in known windows (``artifact`` in the truth table).
 
+Difficulty. A cohort in which vascular age is the only source of morphology, and PVCs are
+always very early, tiny beats, puts every probe at its ceiling (and then the benchmark
+cannot tell a pretrained encoder from a random projection). Five knobs, each a multiplier
+of a physiologically sized effect (1 = the default, realistic level; **0 switches the
+effect off**, and all five at 0 give the easy cohort of earlier releases):
+
+* ``morphology_sd`` — between-subject morphology unrelated to age. A shared "vessel
+  geometry" factor (body height, arterial path length) moves reflected-wave timing and
+  amplitude along the same direction as age does (a taller, younger-looking waveform), so
+  it cannot be averaged out; sensor placement adds independent offsets to systolic width,
+  peak time and dicrotic depth;
+* ``beat_variability`` — within-subject beat-to-beat jitter of amplitude, width and
+  reflected-wave timing;
+* ``respiration`` — respiration at a subject-specific rate (0.15–0.35 Hz): amplitude
+  modulation, respiratory sinus arrhythmia (inter-beat-interval modulation) and baseline
+  wander;
+* ``motion_sd`` — low-level motion in every window (band-limited 0.3–3 Hz, relative to pulse
+  amplitude), on top of the white ``noise_sd``; gross motion artifacts stay separate
+  (``motion_fraction``);
+* ``pvc_overlap`` — how much PVC beats overlap normal beats: at 0 every PVC window holds 2–3
+  beats that come at 60 % of the inter-beat interval with 45 % amplitude and 1.35× width;
+  at 1 prematurity, amplitude and width are drawn from ranges reaching normal beats
+  (onset at 60–90 % of the interval, amplitude 45–90 %, width 1.05–1.35×) and half of
+  the PVC windows hold one beat fewer.
+
 Each subject draws from its own RNG stream (``derive_seed(seed, "ppg-subject", i)``), so the
 corpus is generated one subject at a time (streaming; memory does not grow with the number
 of subjects) and subject ``i`` is identical whatever the corpus size.
@@ -32,6 +57,8 @@ import pandas as pd
 from clinssl.utils.seeding import derive_seed
 
 ARTIFACTS = ("none", "flat", "clipped", "motion", "nan")
+#: the difficulty knobs of :class:`PPGCohortConfig` (each 0 = effect off)
+DIFFICULTY_KNOBS = ("morphology_sd", "beat_variability", "respiration", "motion_sd", "pvc_overlap")
 
 
 @dataclass(frozen=True)
@@ -52,6 +79,11 @@ class PPGCohortConfig:
     motion_fraction: float = 0.02
     nan_fraction: float = 0.01
     noise_sd: float = 0.02
+    morphology_sd: float = 1.0
+    beat_variability: float = 1.0
+    respiration: float = 1.0
+    motion_sd: float = 0.04
+    pvc_overlap: float = 1.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +96,11 @@ class PPGCohortConfig:
         bad = self.flat_fraction + self.clipped_fraction + self.motion_fraction
         if bad + self.nan_fraction + self.pvc_fraction >= 1:
             raise ValueError("ppg.synthetic: artifact and PVC fractions must sum to < 1")
+        for knob in DIFFICULTY_KNOBS:
+            if getattr(self, knob) < 0:
+                raise ValueError(f"ppg.synthetic.{knob} must be >= 0, got {getattr(self, knob)}")
+        if self.pvc_overlap > 1:
+            raise ValueError(f"ppg.synthetic.pvc_overlap must be <= 1, got {self.pvc_overlap}")
 
     @property
     def window_samples(self) -> int:
@@ -104,19 +141,57 @@ def draw_subject(cfg: PPGCohortConfig, index: int) -> dict:
         "rr_sd": hrv,
         "gain": float(np.exp(rng.normal(0.0, 0.3))),
         "offset": float(rng.normal(0.0, 0.2)),
+        # drawn after everything above (and whatever the knobs), so the planted truth of a
+        # subject does not depend on the difficulty settings
+        "morphology": _draw_morphology(rng, cfg.morphology_sd),
+        "resp_rate": float(rng.uniform(0.15, 0.35)),
     }
 
 
-def beat_shape(tau: np.ndarray, vascular_age: float, scale: float = 1.0, width: float = 1.0):
+def _draw_morphology(rng: np.random.Generator, scale: float) -> dict[str, float]:
+    """Subject-level beat-shape offsets unrelated to age (see the module docstring).
+
+    ``geometry`` ~ N(0, 1) shifts the reflected wave later and weaker (the direction of a
+    younger artery) by about a third of the 20→90-year age effect per SD; the other terms
+    are independent sensor-placement offsets.
+    """
+    geometry, e = rng.normal(), rng.normal(size=5)
+    return {
+        "reflect_delay": scale * (0.055 * geometry + 0.015 * e[0]),
+        "reflect_gain": scale * (-0.12 * geometry + 0.05 * e[1]),
+        "systolic_width": float(np.exp(scale * 0.12 * e[2])),
+        "systolic_time": scale * 0.012 * e[3],
+        "dicrotic_gain": scale * 0.06 * e[4],
+    }
+
+
+NO_MORPHOLOGY = {"reflect_delay": 0.0, "reflect_gain": 0.0, "systolic_width": 1.0,
+                 "systolic_time": 0.0, "dicrotic_gain": 0.0}  # fmt: skip
+
+
+def beat_shape(
+    tau: np.ndarray,
+    vascular_age: float,
+    scale: float = 1.0,
+    width: float = 1.0,
+    morphology: dict[str, float] | None = None,
+    reflect_jitter: float = 0.0,
+):
     """One pulse as a sum of three Gaussians (systolic, reflected, dicrotic) at times ``tau`` (s).
 
     ``s`` = stiffness in [≈0, 1] from vascular age: the reflected wave arrives earlier
     (ΔT 0.30 s → 0.13 s) and stronger, the systolic upstroke widens, the dicrotic notch fades.
+    ``morphology`` holds the subject's age-unrelated offsets (:func:`_draw_morphology`),
+    ``reflect_jitter`` this beat's reflected-wave timing jitter (s).
     """
+    m = morphology or NO_MORPHOLOGY
     s = float(np.clip((vascular_age - 20.0) / 70.0, -0.2, 1.3))
-    mu1, sd1 = 0.14 + 0.04 * s, (0.045 + 0.02 * s) * width
-    mu2, sd2, a2 = mu1 + 0.30 - 0.17 * s, 0.075 * width, 0.28 + 0.42 * s
-    mu3, sd3, a3 = mu1 + 0.40 - 0.06 * s, 0.05 * width, 0.30 * (1.0 - 0.8 * min(s, 1.0))
+    mu1 = 0.14 + 0.04 * s + m["systolic_time"]
+    sd1 = (0.045 + 0.02 * s) * width * m["systolic_width"]
+    mu2 = mu1 + max(0.06, 0.30 - 0.17 * s + m["reflect_delay"] + reflect_jitter)
+    sd2, a2 = 0.075 * width, max(0.05, 0.28 + 0.42 * s + m["reflect_gain"])
+    mu3, sd3 = mu1 + 0.40 - 0.06 * s, 0.05 * width
+    a3 = max(0.0, 0.30 * (1.0 - 0.8 * min(s, 1.0)) + m["dicrotic_gain"])
     out = np.exp(-0.5 * ((tau - mu1) / sd1) ** 2)
     out += a2 * np.exp(-0.5 * ((tau - mu2) / sd2) ** 2)
     out += a3 * np.exp(-0.5 * ((tau - mu3) / sd3) ** 2)
@@ -126,39 +201,67 @@ def beat_shape(tau: np.ndarray, vascular_age: float, scale: float = 1.0, width: 
 def synth_window(
     subject: dict, rng: np.random.Generator, cfg: PPGCohortConfig, pvc: bool, artifact: str
 ) -> tuple[np.ndarray, float, int]:
-    """One window (float64, ``cfg.window_samples``) of ``subject``; returns (x, hr, n_pvc)."""
+    """One window (float64, ``cfg.window_samples``) of ``subject``; returns (x, hr, n_pvc).
+
+    Every random draw happens whatever the knobs (they only scale what is drawn), so two
+    cohorts that differ in one knob differ in that effect only.
+    """
     n, fs = cfg.window_samples, cfg.fs
     t = np.arange(n) / fs
     hr = float(np.clip(subject["hr_mean"] + rng.normal(0.0, 3.0), 40.0, 150.0))
     rr = 60.0 / hr
-    onsets, kinds = [], []
+    resp_phase = rng.uniform(0, 2 * np.pi)
+    resp = lambda at: np.sin(2 * np.pi * subject["resp_rate"] * at + resp_phase)  # noqa: E731
+    onsets = []
     cursor = -rng.uniform(0.0, rr) - rr
     while cursor < cfg.window_seconds + 0.2:
         onsets.append(cursor)
-        kinds.append(0)
-        cursor += max(0.3, rr + rng.normal(0.0, subject["rr_sd"]))
+        rsa = 1.0 + 0.05 * cfg.respiration * float(resp(cursor))
+        cursor += max(0.3, rr * rsa + rng.normal(0.0, subject["rr_sd"]))
     n_pvc = 0
+    k = cfg.pvc_overlap
+    pvc_shape: dict[int, tuple[float, float]] = {}
     if pvc:
         inside = [i for i, o in enumerate(onsets) if 0.5 < o < cfg.window_seconds - 1.5]
-        n_pvc = min(len(inside) // 3, int(rng.integers(2, 4)))
-        chosen = sorted(rng.choice(inside[1:-1:2], size=n_pvc, replace=False)) if n_pvc else []
-        for i in chosen:
-            # premature by ~40 % of RR, then a compensatory pause (next beat at 2 RR)
-            shift = onsets[i] - (onsets[i - 1] + 0.6 * rr)
-            onsets[i] -= shift
-            kinds[i] = 1
+        fewer = int(rng.random() < 0.5 * k)
+        n_pvc = min(len(inside) // 3, int(rng.integers(2, 4)) - fewer)
+        # fixed-size draws (3 slots) whatever n_pvc, so the stream stays aligned across knobs
+        order = rng.permutation(inside[1:-1:2])
+        u = rng.uniform(size=(3, 3))
+        for slot, i in enumerate(sorted(order[:n_pvc])):
+            # premature (at 60 % of RR when k = 0, up to 90 % when k = 1), then a
+            # compensatory pause (the next beat keeps its place)
+            coupling = 0.6 + k * 0.3 * u[slot, 0]
+            onsets[i] = onsets[i - 1] + coupling * (onsets[i] - onsets[i - 1])
+            pvc_shape[i] = (0.45 + k * 0.45 * u[slot, 1], 1.35 - k * 0.3 * u[slot, 2])
+    amp_sd = 0.03 + 0.06 * cfg.beat_variability
     x = np.zeros(n)
-    for onset, kind in zip(onsets, kinds, strict=True):
-        amp = 1.0 + rng.normal(0.0, 0.03)
-        if kind == 1:
-            x += beat_shape(t - onset, subject["vascular_age"], scale=0.45 * amp, width=1.35)
-        else:
-            x += beat_shape(t - onset, subject["vascular_age"], scale=amp)
-    x += 0.08 * np.sin(2 * np.pi * rng.uniform(0.15, 0.35) * t + rng.uniform(0, 2 * np.pi))
+    for b, onset in enumerate(onsets):
+        amp = (1.0 + rng.normal(0.0, amp_sd)) * (1.0 + 0.12 * cfg.respiration * resp(onset))
+        width = float(np.exp(0.05 * cfg.beat_variability * rng.normal()))
+        jitter = 0.012 * cfg.beat_variability * rng.normal()
+        scale, pvc_width = pvc_shape.get(b, (1.0, 1.0))
+        width *= pvc_width
+        x += beat_shape(t - onset, subject["vascular_age"], scale=scale * amp, width=width,
+                        morphology=subject["morphology"], reflect_jitter=jitter)  # fmt: skip
+    wander = 0.08 * np.sin(2 * np.pi * rng.uniform(0.15, 0.35) * t + rng.uniform(0, 2 * np.pi))
+    x += wander + 0.08 * cfg.respiration * resp(t)
+    x += cfg.motion_sd * _band_limited_motion(rng, t)
     x += rng.normal(0.0, cfg.noise_sd, n)
     x = subject["gain"] * x + subject["offset"]
     x = apply_artifact(x, artifact, rng, fs)
     return x, hr, n_pvc
+
+
+def _band_limited_motion(rng: np.random.Generator, t: np.ndarray, n_tones: int = 6) -> np.ndarray:
+    """Unit-RMS low-level motion: random tones in 0.3–3 Hz (the band pulses live in, so it
+    cannot be filtered out without distorting the pulse)."""
+    out = np.zeros_like(t)
+    for _ in range(n_tones):
+        f, phase, a = rng.uniform(0.3, 3.0), rng.uniform(0, 2 * np.pi), rng.rayleigh()
+        out += a * np.sin(2 * np.pi * f * t + phase)
+    rms = float(np.sqrt(np.mean(out**2)))
+    return out / rms if rms > 0 else out
 
 
 def apply_artifact(x: np.ndarray, artifact: str, rng: np.random.Generator, fs: float) -> np.ndarray:

@@ -10,7 +10,7 @@ from clinssl.ppg.synthetic import PPGCohortConfig, beat_shape, iter_cohort
 
 
 def test_planted_bad_windows_are_rejected_good_ones_kept() -> None:
-    cfg = PPGCohortConfig(n_subjects=25, windows_per_subject=16, seed=3, pvc_fraction=0.1,
+    cfg = PPGCohortConfig(n_subjects=80, windows_per_subject=16, seed=3, pvc_fraction=0.1,
                           flat_fraction=0.04, clipped_fraction=0.04, motion_fraction=0.06,
                           nan_fraction=0.04)  # fmt: skip
     frames = []
