@@ -40,6 +40,7 @@ wildcard_constraints:
 include: "rules/common.smk"
 include: "rules/icu_helpers.smk"
 include: "rules/ppg_helpers.smk"
+include: "rules/ecg_helpers.smk"
 include: "rules/core.smk"
 include: "rules/synthetic.smk"
 include: "rules/icu.smk"

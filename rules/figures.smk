@@ -50,3 +50,28 @@ rule figure_icu_paradigms:
         "../envs/pipeline.yaml"
     script:
         "../workflow_scripts/icu_ssl/figure_paradigms.py"
+
+
+rule figure_ecg_label_efficiency:
+    """Test macro AUROC vs label fraction per ECG method and protocol, CIs, random-init
+    floor (first dataset of ecg.run_datasets)."""
+    input:
+        summary=lambda wildcards: f"results/ecg/{ecg_datasets()[0]}/summary.csv",
+    output:
+        report(
+            "results/figures/ecg_label_efficiency.png",
+            caption="../report/captions/figure_ecg_label_efficiency.rst",
+            category="ECG",
+        ),
+    params:
+        dataset=lambda wildcards: ecg_datasets()[0],
+    log:
+        "results/logs/figures/ecg_label_efficiency.log",
+    benchmark:
+        "results/benchmarks/figures/ecg_label_efficiency.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ecg/figure_label_efficiency.py"
+

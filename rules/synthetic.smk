@@ -28,6 +28,32 @@ rule synthetic_icu:
         "../workflow_scripts/icu/write_synthetic.py"
 
 
+rule synthetic_ptbxl:
+    """Synthetic PTB-XL in the real layout (results/raw/synthetic/ptbxl): ptbxl_database.csv
+    (28 columns), scp_statements.csv, records100/NNNNN/NNNNN_lr.{hea,dat} (optionally
+    records500), RECORDS + truth.parquet (planted superclass morphology per record)."""
+    output:
+        database=f"{ECG_SYNTHETIC_ROOT}/ptbxl_database.csv",
+        statements=f"{ECG_SYNTHETIC_ROOT}/scp_statements.csv",
+        truth=f"{ECG_SYNTHETIC_ROOT}/truth.parquet",
+        **{f"records{rate}": directory(f"{ECG_SYNTHETIC_ROOT}/records{rate}")
+           for rate in ecg_synthetic_rates()},
+    params:
+        options=config["ecg"]["synthetic"],
+        seed=config["seed"],
+    log:
+        "results/logs/synthetic/ptbxl.log",
+    benchmark:
+        "results/benchmarks/synthetic/ptbxl.tsv"
+    threads: rule_threads("synthetic_ptbxl")
+    resources:
+        **rule_resources("synthetic_ptbxl"),
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/ecg/write_synthetic.py"
+
+
 rule synthetic_ppg_pulsedb:
     """Synthetic PPG cohort as PulseDB v7.3 .mat files: Segment_Files/PulseDB_MIMIC/pXXXXXX.mat
     (Subj_Wins) and Subset_Files/AAMI_Test_Subset.mat, + truth.parquet (planted vascular age,

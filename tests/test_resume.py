@@ -188,6 +188,8 @@ LEARNING_RATE = {
     "icu_pretrain": ("icu", "ssl", "pretrain", "lr"),
     "icu_downstream": ("icu", "ssl", "downstream", "finetune_lr"),
     "ppg_pretrain_himae": ("ppg", "himae", "lr"),
+    "ecg_pretrain": ("ecg", "pretrain", "lr"),
+    "ecg_evaluate": ("ecg", "evaluate", "finetune", "lr"),
 }
 
 

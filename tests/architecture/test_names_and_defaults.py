@@ -33,6 +33,12 @@ from clinssl.icu.synthetic import SyntheticICUSpec
 from clinssl.ppg import names as ppg_names
 from clinssl.ppg.augment import AugmentConfig
 from clinssl.ppg.himae import HiMAEConfig
+from clinssl.ecg import names as ecg_names
+from clinssl.ecg.augment import ECGAugmentConfig
+from clinssl.ecg.encoders import CNN1DEncoder
+from clinssl.ecg.evaluation import EvalConfig, FinetuneConfig
+from clinssl.ecg.pretraining import PretrainConfig as ECGPretrainConfig
+from clinssl.ecg.synthetic import PTBXLCohortConfig
 from clinssl.ppg.probe import ProbeConfig
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig
@@ -100,6 +106,16 @@ def test_ppg_names_agree_with_schema() -> None:
     assert tasks == list(ppg_names.PROBE_TASKS)
 
 
+def test_ecg_names_agree_with_schema() -> None:
+    ecg = _yaml(REPO / "config" / "schema" / "ecg.schema.yaml")["properties"]
+    assert ecg["encoder"]["properties"]["name"]["enum"] == list(ecg_names.ENCODERS)
+    assert set(ecg["encoders"]["properties"]) == set(ecg_names.ENCODERS)
+    dataset = ecg["datasets"]["additionalProperties"]["properties"]
+    assert dataset["format"]["enum"] == list(ecg_names.FORMATS)
+    assert dataset["rate"]["enum"] == list(ecg_names.RATES)
+    assert set(ecg_names.SSL_METHODS) <= set(ecg)  # one settings section per SSL method
+
+
 def test_every_scheduled_rule_has_a_resources_entry() -> None:
     """threads/mem_mb/runtime come from config.resources.<rule> for every non-local rule."""
     from dagjobs import local_rules
@@ -127,6 +143,8 @@ def _defaults_of(obj: Any) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if dataclasses.is_dataclass(b) and isinstance(a, dict):  # a nested section
+        b = dataclasses.asdict(b)
     if isinstance(a, tuple | list) and isinstance(b, tuple | list):
         return list(a) == list(b)
     return a == b
@@ -145,6 +163,12 @@ FED_BY_CONFIG = [
     (QCThresholds, ("ppg", "qc")),
     (PPGCohortConfig, ("ppg", "synthetic")),
     (ProbeConfig, ("ppg", "probe")),
+    (PTBXLCohortConfig, ("ecg", "synthetic")),
+    (ECGAugmentConfig, ("ecg", "augment")),
+    (ECGPretrainConfig, ("ecg", "pretrain")),
+    (EvalConfig, ("ecg", "evaluate")),
+    (FinetuneConfig, ("ecg", "evaluate", "finetune")),
+    (CNN1DEncoder.__init__, ("ecg", "encoders", "cnn1d")),
     *[(cls.__init__, ("icu", "ssl", "encoders", name)) for name, cls in ENCODERS.items()],
     *[(cls.__init__, ("icu", "ssl", "objectives", name)) for name, cls in OBJECTIVES.items()],
 ]

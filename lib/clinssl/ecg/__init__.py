@@ -1,1 +1,1 @@
-"""ECG branch (12-lead PTB-XL: SimCLR / BYOL on a 1-D CNN). No modules yet: its issue builds them."""
+"""ECG branch: 12-lead PTB-XL, SimCLR / BYOL on a 1-D CNN, label-efficient evaluation."""

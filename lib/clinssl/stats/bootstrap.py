@@ -24,11 +24,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clinssl.stats.metrics import HIGHER_IS_BETTER, METRICS, PRIMARY_METRIC, metric_values
+from clinssl.stats.metrics import (
+    HIGHER_IS_BETTER,
+    METRICS,
+    PRIMARY_METRIC,
+    macro_f1,
+    metric_values,
+)
 
 __all__ = [
     "PairedMargin",
     "evaluate",
+    "evaluate_macro_f1",
     "paired_margin",
     "paired_replicates",
     "percentile_ci",
@@ -121,6 +128,29 @@ def evaluate(
         lo, hi = percentile_ci(np.concatenate([c[m] for c in chunks]), confidence)
         out[m].update(ci_low=lo, ci_high=hi)
     return out
+
+
+def evaluate_macro_f1(
+    y: np.ndarray,
+    score: np.ndarray,
+    thresholds: np.ndarray,
+    *,
+    groups: np.ndarray | None = None,
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> dict[str, float]:
+    """``{"value", "ci_low", "ci_high"}`` of the macro F1 at fixed per-label ``thresholds``
+    (chosen elsewhere, e.g. on a validation fold), with the same resamples as
+    :func:`evaluate` for the same ``seed`` and ``groups``."""
+    y, score = _check_inputs("multilabel", y, score)
+    value = float(macro_f1(y, score, thresholds)[0])
+    if n_resamples <= 0 or len(y) < 2:
+        return {"value": value, "ci_low": float("nan"), "ci_high": float("nan")}
+    reps = np.concatenate([macro_f1(y, score, thresholds, weights=w)
+                           for w in resample_weights(len(y), n_resamples, seed, groups)])  # fmt: skip
+    lo, hi = percentile_ci(reps, confidence)
+    return {"value": value, "ci_low": lo, "ci_high": hi}
 
 
 def paired_replicates(

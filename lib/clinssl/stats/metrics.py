@@ -160,6 +160,43 @@ def _multilabel(
         return np.nanmean(per_label, axis=0)
 
 
+def f1(y: np.ndarray, predicted: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """F1 of 0/1 ``predicted`` against ``y``, one value per weight row (NaN where a resample
+    has neither a positive label nor a positive prediction)."""
+    y, pred = _1d(y), _1d(predicted)
+    w = _weights(weights, y.size)
+    tp, fp, fn = w @ (y * pred), w @ ((1 - y) * pred), w @ (y * (1 - pred))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+
+
+def macro_f1(
+    y: np.ndarray, score: np.ndarray, thresholds: np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Macro F1 over label columns with one threshold per column (``score >= threshold``)."""
+    y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
+    predicted = (score >= np.asarray(thresholds, dtype=float)[None, :]).astype(float)
+    return _multilabel(f1, y, predicted, weights)
+
+
+def f1_thresholds(y: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per column, the score threshold that maximises F1 on (validation) data; why: a fixed
+    0.5 is arbitrary for imbalanced labels and calibration differs between methods, so the
+    benchmark picks thresholds on the validation fold and applies them to the test fold."""
+    y, score = np.asarray(y, dtype=float), np.asarray(score, dtype=float)
+    out = np.empty(y.shape[1])
+    for j in range(y.shape[1]):
+        order = np.argsort(-score[:, j], kind="stable")
+        s, t = score[order, j], y[order, j]
+        tp = np.cumsum(t)
+        k = np.arange(1, t.size + 1)
+        f = np.where(tp > 0, 2 * tp / (k + t.sum()), 0.0)
+        last = np.r_[s[1:] != s[:-1], True]  # only thresholds between distinct scores
+        best = int(np.argmax(np.where(last, f, -1.0)))
+        out[j] = s[best] if t.sum() > 0 else 1.0
+    return out
+
+
 _BINARY: dict[str, Callable[..., np.ndarray]] = {
     "auroc": auroc, "auprc": auprc, "brier": brier, "ece": ece,
 }  # fmt: skip

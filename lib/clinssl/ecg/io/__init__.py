@@ -1,0 +1,1 @@
+"""Readers and writers of ECG datasets in their published layouts (PTB-XL)."""
