@@ -19,7 +19,8 @@ from torch.utils.data import Dataset
 
 from clinssl.ecg.names import SUPERCLASSES
 
-__all__ = ["ECGStore", "IndexDataset", "crop_length", "random_crops", "sliding_windows"]
+__all__ = ["ECGStore", "IndexDataset", "collate_rows", "crop_length", "random_crops",
+           "sliding_windows"]
 
 
 def crop_length(fs: float, seconds: float, n_samples: int) -> int:
@@ -97,6 +98,11 @@ class IndexDataset(Dataset):
 
     def __getitem__(self, i: int) -> int:
         return int(self.rows[i])
+
+
+def collate_rows(rows: list[int]) -> torch.Tensor:
+    """A batch of :class:`IndexDataset` items as one index tensor (the loss reads the rows)."""
+    return torch.as_tensor(rows, dtype=torch.long)
 
 
 def random_crops(x: torch.Tensor, length: int) -> torch.Tensor:

@@ -32,7 +32,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from clinssl.ecg.dataset import ECGStore, IndexDataset, crop_length, random_crops, sliding_windows
+from clinssl.ecg.dataset import (
+    ECGStore,
+    IndexDataset,
+    collate_rows,
+    crop_length,
+    random_crops,
+    sliding_windows,
+)
 from clinssl.ecg.names import LINEAR_PROBE, METHOD_PROTOCOLS, SUPERCLASSES
 from clinssl.stats.bootstrap import evaluate, evaluate_macro_f1
 from clinssl.stats.metrics import f1_thresholds, metric_values
@@ -246,16 +253,12 @@ def _train_end_to_end(encoder: nn.Module, store: ECGStore, train: np.ndarray, va
                             weight_decay=ft.weight_decay, schedule="constant", patience=ft.patience,
                             maximize=True, device=cfg.device, seed=seed)  # fmt: skip
     result = fit(model, loss_fn, IndexDataset(train), train_cfg, val_fn=val_fn,
-                 checkpoint_path=checkpoint, collate_fn=_collate,
+                 checkpoint_path=checkpoint, collate_fn=collate_rows,
                  fingerprint={"n_train": int(train.size), "job": job})  # fmt: skip
     p_val = window_scores(model, store, val, cfg, device)
     p_test = window_scores(model, store, test, cfg, device)
     return p_val, p_test, {"best_epoch": result.best_epoch, "epochs_run": result.epochs_run,
                            "val_macro_auroc": result.best_metric}  # fmt: skip
-
-
-def _collate(rows: list[int]) -> torch.Tensor:
-    return torch.as_tensor(rows, dtype=torch.long)
 
 
 def evaluate_method(

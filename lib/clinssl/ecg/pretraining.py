@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from clinssl.ecg.augment import ECGAugmentConfig, augment_batch
-from clinssl.ecg.dataset import ECGStore, IndexDataset, crop_length, random_crops
+from clinssl.ecg.dataset import ECGStore, IndexDataset, collate_rows, crop_length, random_crops
 from clinssl.ecg.encoders import encoder_from_spec, encoder_spec
 from clinssl.ecg.objectives import build_objective
 from clinssl.train import TrainConfig, fit
@@ -58,10 +58,6 @@ def seeded_encoder(spec: dict[str, Any], seed: int, role: str) -> nn.Module:
         return encoder_from_spec(spec)
     finally:
         torch.random.set_rng_state(state)
-
-
-def _batch_collate(rows: list[int]) -> torch.Tensor:
-    return torch.as_tensor(rows, dtype=torch.long)
 
 
 def pretrain(
@@ -104,6 +100,7 @@ def pretrain(
         train_cfg,
         on_step=lambda m, step, total: m.step_hook(step, total),
         checkpoint_path=checkpoint_path,
+        collate_fn=collate_rows,
         fingerprint={"method": method, "spec": spec, "settings": method_settings,
                      "augment": asdict(augment), "n_train": int(rows.size), "job": job or {}},
     )  # fmt: skip
