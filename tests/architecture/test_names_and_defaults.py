@@ -21,6 +21,12 @@ from snakemake.utils import validate
 
 from clinssl import BRANCHES
 from clinssl.config_schema import referenced_sections, section
+from clinssl.ecg import names as ecg_names
+from clinssl.ecg.augment import ECGAugmentConfig
+from clinssl.ecg.encoders import CNN1DEncoder
+from clinssl.ecg.evaluation import EvalConfig, FinetuneConfig
+from clinssl.ecg.pretraining import PretrainConfig as ECGPretrainConfig
+from clinssl.ecg.synthetic import PTBXLCohortConfig
 from clinssl.icu import names as icu_names
 from clinssl.icu.downstream import DownstreamConfig
 from clinssl.icu.encoders import ENCODERS
@@ -33,12 +39,6 @@ from clinssl.icu.synthetic import SyntheticICUSpec
 from clinssl.ppg import names as ppg_names
 from clinssl.ppg.augment import AugmentConfig
 from clinssl.ppg.himae import HiMAEConfig
-from clinssl.ecg import names as ecg_names
-from clinssl.ecg.augment import ECGAugmentConfig
-from clinssl.ecg.encoders import CNN1DEncoder
-from clinssl.ecg.evaluation import EvalConfig, FinetuneConfig
-from clinssl.ecg.pretraining import PretrainConfig as ECGPretrainConfig
-from clinssl.ecg.synthetic import PTBXLCohortConfig
 from clinssl.ppg.probe import ProbeConfig
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig

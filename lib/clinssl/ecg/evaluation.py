@@ -45,7 +45,7 @@ from clinssl.stats.bootstrap import evaluate, evaluate_macro_f1
 from clinssl.stats.metrics import f1_thresholds, metric_values
 from clinssl.train import TrainConfig, fit
 from clinssl.utils.device import select_device
-from clinssl.utils.seeding import derive_seed
+from clinssl.utils.seeding import derive_seed, torch_seeded
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,8 @@ def _linear_probe(emb: dict[int, torch.Tensor], store: ECGStore, train: np.ndarr
 def _train_end_to_end(encoder: nn.Module, store: ECGStore, train: np.ndarray, val: np.ndarray,
                       test: np.ndarray, cfg: EvalConfig, lr: float, seed: int,
                       checkpoint: Path | None, job: dict):  # fmt: skip
-    model = Classifier(encoder)
+    with torch_seeded(seed, "ecg-head-init"):
+        model = Classifier(encoder)
     length = crop_length(store.fs, cfg.crop_seconds, store.signals.shape[-1])
     labels = torch.from_numpy(store.labels().copy())
     criterion = nn.BCEWithLogitsLoss()

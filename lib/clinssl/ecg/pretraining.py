@@ -25,7 +25,7 @@ from clinssl.ecg.encoders import encoder_from_spec, encoder_spec
 from clinssl.ecg.objectives import build_objective
 from clinssl.train import TrainConfig, fit
 from clinssl.train.checkpoint import load_torch, save_torch
-from clinssl.utils.seeding import derive_seed
+from clinssl.utils.seeding import derive_seed, torch_seeded
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +52,8 @@ def seeded_encoder(spec: dict[str, Any], seed: int, role: str) -> nn.Module:
     """The encoder of ``spec`` initialised from ``(seed, role)`` without touching the global
     RNG's stream afterwards (SimCLR, BYOL, supervised and the random floor start from the
     same initialisation at the same seed: ``role`` is the same for all of them)."""
-    state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(derive_seed(seed, "ecg-encoder-init", role))
+    with torch_seeded(seed, "ecg-encoder-init", role):
         return encoder_from_spec(spec)
-    finally:
-        torch.random.set_rng_state(state)
 
 
 def pretrain(
@@ -77,7 +73,9 @@ def pretrain(
         rng = np.random.default_rng(derive_seed(seed, "ecg-pretrain-subsample"))
         rows = np.sort(rng.choice(rows, size=int(cfg.max_train_records), replace=False))
     length = crop_length(store.fs, cfg.crop_seconds, store.signals.shape[-1])
-    model = build_objective(method, seeded_encoder(spec, seed, "init"), method_settings)
+    encoder = seeded_encoder(spec, seed, "init")
+    with torch_seeded(seed, "ecg-objective-init", method):  # projector, predictor
+        model = build_objective(method, encoder, method_settings)
 
     def loss_fn(m: nn.Module, batch: torch.Tensor, device: torch.device) -> torch.Tensor:
         x = random_crops(store.batch(batch.numpy()), length).to(device)

@@ -13,8 +13,10 @@ depend on the iteration order of a set of strings.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -64,3 +66,19 @@ def _key_to_int(key: str | int) -> int:
     import zlib
 
     return zlib.crc32(key.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def torch_seeded(seed: int, *keys: str | int) -> Iterator[None]:
+    """Run the block with torch's global RNG seeded from ``(seed, *keys)``, then restore the
+    previous state. Why: a module built outside a seeded block (a projector, a task head)
+    draws its initial weights from the process's random default seed, so two runs differ;
+    restoring keeps the caller's own stream where it was."""
+    import torch
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(derive_seed(seed, *keys))
+    try:
+        yield
+    finally:
+        torch.random.set_rng_state(state)
