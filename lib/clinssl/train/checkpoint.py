@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from clinssl.utils.atomic import atomic_path
+from clinssl.utils.atomic import atomic_path, stale_temporaries
 
 
 def rng_state() -> dict[str, Any]:
@@ -107,6 +107,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     rather than silently restarting, so a user notices before hours of work are redone.
     """
     path = Path(path)
+    for leftover in stale_temporaries(path):  # a save cut short by SIGKILL: never complete
+        leftover.unlink(missing_ok=True)
     if not path.exists():
         return None
     return load_torch(path, "training checkpoint (delete it to start over)")

@@ -26,6 +26,16 @@ def _umask() -> int:
     return mask
 
 
+def stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Temporary siblings of ``path`` that an atomic write killed by SIGKILL left behind
+    (``.<name>.<random>.tmp<suffixes>``; a clean exit removes its own)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    pattern = f".{path.name}.*.tmp{''.join(path.suffixes)}"
+    return sorted(p for p in path.parent.glob(pattern) if p.is_file())
+
+
 def _tmp_sibling(path: Path, is_dir: bool = False) -> Path:
     prefix = f".{path.name}."
     for attempt in range(3):
