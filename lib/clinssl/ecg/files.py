@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from clinssl.utils.files import FileSet
 
@@ -37,32 +37,39 @@ class StoreFiles(FileSet):
 
 
 @dataclass(frozen=True)
-class EncoderFiles(FileSet):
+class _RunFiles(FileSet):
+    """Files of one method and seed under ``<root>/<STAGE>/<method>/seed<seed>``."""
+
+    STAGE: ClassVar[str] = ""
+
+    @classmethod
+    def of(cls, root: str, method: str, seed: str) -> Self:
+        return cls.under(f"{root}/{cls.STAGE}/{method}/seed{seed}")
+
+
+@dataclass(frozen=True)
+class EncoderFiles(_RunFiles):
     """A pretrained encoder (``{"encoder", "spec", "method"}``) and its training history."""
 
     NAMES: ClassVar[dict[str, str]] = {"encoder": "encoder.pt", "history": "history.json"}
 
+    STAGE: ClassVar[str] = "ssl"
+
     encoder: Path
     history: Path
 
-    @classmethod
-    def of(cls, root: str, method: str, seed: str) -> EncoderFiles:
-        return cls.under(f"{root}/ssl/{method}/seed{seed}")
-
 
 @dataclass(frozen=True)
-class EvalFiles(FileSet):
+class EvalFiles(_RunFiles):
     """Test metrics (long table) and test predictions of one method and seed."""
 
     NAMES: ClassVar[dict[str, str]] = {"metrics": "metrics.parquet",
                                        "predictions": "predictions.parquet"}  # fmt: skip
 
+    STAGE: ClassVar[str] = "eval"
+
     metrics: Path
     predictions: Path
-
-    @classmethod
-    def of(cls, root: str, method: str, seed: str) -> EvalFiles:
-        return cls.under(f"{root}/eval/{method}/seed{seed}")
 
 
 @dataclass(frozen=True)

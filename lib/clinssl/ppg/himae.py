@@ -276,15 +276,11 @@ def random_init_himae(settings: dict, seed: int) -> tuple[HiMAE, dict]:
     default initialisation drawn from ``seed``, never trained. Returns the model and the
     metadata of its model file (the same fields as a pretrained one, so
     :func:`load_himae` reads both)."""
-    from clinssl.utils.seeding import derive_seed
+    from clinssl.utils.seeding import torch_seeded
 
     config = config_from_settings(settings)
-    generator_state = torch.random.get_rng_state()
-    try:
-        torch.manual_seed(derive_seed(seed, "himae-random-init"))
+    with torch_seeded(seed, "himae-random-init"):
         model = HiMAE(config)
-    finally:
-        torch.random.set_rng_state(generator_state)
     meta = {"kind": "himae", "config": config.to_dict(), "input_fs": float(settings["input_fs"]),
             "trained": False}  # fmt: skip
     return model, meta
