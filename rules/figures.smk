@@ -75,3 +75,120 @@ rule figure_ecg_label_efficiency:
     script:
         "../workflow_scripts/ecg/figure_label_efficiency.py"
 
+
+rule figure_stsae_pareto:
+    """Explained variance against L0 of every fitted model (mean over seeds per method and K), the EV-vs-L0 Pareto frontier marked (figure dataset and encoder: the first of stsae.datasets / stsae.encoders)."""
+    input:
+        leaderboard=lambda wildcards: f"{stsae_figure_root()}/leaderboard.json",
+    output:
+        report(
+            "results/figures/stsae_pareto.png",
+            caption="../report/captions/figure_stsae_pareto.rst",
+            category="ST-SAE",
+        ),
+    params:
+        root=lambda wildcards: stsae_figure_root(),
+    log:
+        "results/logs/figures/stsae_pareto.log",
+    benchmark:
+        "results/benchmarks/figures/stsae_pareto.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/stsae/figure_pareto.py"
+
+
+rule figure_stsae_ablation:
+    """The full ST-SAE against each ablation, the plain SAE and the baselines at the default K: EV, augmentation consistency, lag-1 autocorrelation, seed stability (mean and range over seeds)."""
+    input:
+        leaderboard=lambda wildcards: f"{stsae_figure_root()}/leaderboard.json",
+    output:
+        report(
+            "results/figures/stsae_ablation.png",
+            caption="../report/captions/figure_stsae_ablation.rst",
+            category="ST-SAE",
+        ),
+    params:
+        root=lambda wildcards: stsae_figure_root(),
+        n_concepts=lambda wildcards: stsae_default_k(),
+    log:
+        "results/logs/figures/stsae_ablation.log",
+    benchmark:
+        "results/benchmarks/figures/stsae_ablation.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/stsae/figure_ablation.py"
+
+
+rule figure_stsae_delta_age:
+    """Δage against chronological age on test subjects, uncorrected and bias-corrected, coloured by hypertension."""
+    input:
+        subjects=lambda wildcards: f"{stsae_figure_root()}/aging/subjects.parquet",
+        results=lambda wildcards: f"{stsae_figure_root()}/aging/aging.json",
+    output:
+        report(
+            "results/figures/stsae_delta_age.png",
+            caption="../report/captions/figure_stsae_delta_age.rst",
+            category="ST-SAE",
+        ),
+    params:
+        root=lambda wildcards: stsae_figure_root(),
+    log:
+        "results/logs/figures/stsae_delta_age.log",
+    benchmark:
+        "results/benchmarks/figures/stsae_delta_age.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/stsae/figure_delta_age.py"
+
+
+rule figure_stsae_concept_pulses:
+    """Mean onset-aligned pulse of the windows with the highest vs lowest activation of each top age-associated concept."""
+    input:
+        pulses=lambda wildcards: f"{stsae_figure_root()}/grounding/pulses.npz",
+        aging=lambda wildcards: f"{stsae_figure_root()}/aging/aging.json",
+    output:
+        report(
+            "results/figures/stsae_concept_pulses.png",
+            caption="../report/captions/figure_stsae_concept_pulses.rst",
+            category="ST-SAE",
+        ),
+    params:
+        root=lambda wildcards: stsae_figure_root(),
+    log:
+        "results/logs/figures/stsae_concept_pulses.log",
+    benchmark:
+        "results/benchmarks/figures/stsae_concept_pulses.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/stsae/figure_concept_pulses.py"
+
+
+rule figure_stsae_morphology_corr:
+    """Pearson r of the top age-associated concepts with classical pulse morphology, FDR-significant cells marked."""
+    input:
+        correlations=lambda wildcards: f"{stsae_figure_root()}/grounding/correlations.csv",
+    output:
+        report(
+            "results/figures/stsae_morphology_corr.png",
+            caption="../report/captions/figure_stsae_morphology_corr.rst",
+            category="ST-SAE",
+        ),
+    params:
+        root=lambda wildcards: stsae_figure_root(),
+    log:
+        "results/logs/figures/stsae_morphology_corr.log",
+    benchmark:
+        "results/benchmarks/figures/stsae_morphology_corr.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/stsae/figure_morphology_corr.py"

@@ -190,6 +190,7 @@ LEARNING_RATE = {
     "ppg_pretrain_himae": ("ppg", "himae", "lr"),
     "ecg_pretrain": ("ecg", "pretrain", "lr"),
     "ecg_evaluate": ("ecg", "evaluate", "finetune", "lr"),
+    "stsae_train": ("stsae", "sae", "lr"),
 }
 
 

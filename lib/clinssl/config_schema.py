@@ -122,3 +122,29 @@ def check_semantics(config: dict[str, Any]) -> None:
             f"config 'icu.splits.fractions' is {fractions}, which sums to {sum(fractions):g}; "
             "the train/val/test fractions of patients must sum to 1"
         )
+    _check_stsae(config)
+
+
+def _check_stsae(config: dict[str, Any]) -> None:
+    """ST-SAE: the default K is one of the sweep's, the full model is trained, Top-K keeps
+    fewer than K, and the datasets are PPG datasets (the PPG rules cache any encoder)."""
+    st = config.get("stsae") or {}
+    if not st:
+        return
+    sweep, default = st.get("n_concepts", []), st.get("default_n_concepts")
+    if default is not None and sweep and default not in sweep:
+        raise ValueError(
+            f"config 'stsae.default_n_concepts' is {default}, which is not in "
+            f"'stsae.n_concepts' {sweep}"
+        )
+    if "variants" in st and "stsae" not in st["variants"]:
+        raise ValueError("config 'stsae.variants' must include 'stsae' (the full model)")
+    k = st.get("sae", {}).get("k")
+    if k is not None and default is not None and k >= default:
+        raise ValueError(f"config 'stsae.sae.k' is {k}; Top-K needs k < default_n_concepts ({default})")
+    if not config.get("branches", {}).get("stsae"):
+        return
+    ppg = config.get("ppg", {})
+    unknown = [d for d in st.get("datasets", []) if d not in ppg.get("datasets", {})]
+    if unknown:
+        raise ValueError(f"config 'stsae.datasets' names {unknown}, which are not keys of 'ppg.datasets'")

@@ -42,6 +42,10 @@ from clinssl.ppg.himae import HiMAEConfig
 from clinssl.ppg.probe import ProbeConfig
 from clinssl.ppg.qc import QCThresholds
 from clinssl.ppg.synthetic import PPGCohortConfig
+from clinssl.stsae import names as stsae_names
+from clinssl.stsae.losses import LossWeights
+from clinssl.stsae.models import INIT_METHODS
+from clinssl.stsae.training import SAETrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "config" / "config.schema.yaml"
@@ -116,6 +120,17 @@ def test_ecg_names_agree_with_schema() -> None:
     assert set(ecg_names.SSL_METHODS) <= set(ecg)  # one settings section per SSL method
 
 
+def test_stsae_names_agree_with_schema() -> None:
+    st = _yaml(REPO / "config" / "schema" / "stsae.schema.yaml")["properties"]
+    assert st["variants"]["items"]["enum"] == list(stsae_names.VARIANTS)
+    assert st["variants"]["default"] == list(stsae_names.VARIANTS)
+    assert st["baselines"]["items"]["enum"] == list(stsae_names.BASELINES)
+    assert st["aging"]["properties"]["correction"]["enum"] == list(stsae_names.CORRECTIONS)
+    assert set(stsae_names.LOSS_TERMS) <= set(st["loss"]["properties"])
+    assert st["encoders"]["items"]["enum"] == list(ppg_names.EMBED_ENCODERS)
+    assert st["sae"]["properties"]["init"]["enum"] == list(INIT_METHODS)
+
+
 def test_every_scheduled_rule_has_a_resources_entry() -> None:
     """threads/mem_mb/runtime come from config.resources.<rule> for every non-local rule."""
     from dagjobs import local_rules
@@ -169,6 +184,8 @@ FED_BY_CONFIG = [
     (EvalConfig, ("ecg", "evaluate")),
     (FinetuneConfig, ("ecg", "evaluate", "finetune")),
     (CNN1DEncoder.__init__, ("ecg", "encoders", "cnn1d")),
+    (SAETrainConfig, ("stsae", "sae")),
+    (LossWeights, ("stsae", "loss")),
     *[(cls.__init__, ("icu", "ssl", "encoders", name)) for name, cls in ENCODERS.items()],
     *[(cls.__init__, ("icu", "ssl", "objectives", name)) for name, cls in OBJECTIVES.items()],
 ]

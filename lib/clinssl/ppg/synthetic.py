@@ -169,6 +169,33 @@ NO_MORPHOLOGY = {"reflect_delay": 0.0, "reflect_gain": 0.0, "systolic_width": 1.
                  "systolic_time": 0.0, "dicrotic_gain": 0.0}  # fmt: skip
 
 
+def beat_parameters(vascular_age: float, morphology: dict[str, float] | None = None) -> dict[str, float]:
+    """The beat model's planted shape of a subject (before per-beat jitter): centres (s after
+    onset) and widths of the three Gaussians and the relative amplitudes of the reflected and
+    dicrotic waves.
+
+    ``s`` = stiffness in [≈0, 1] from vascular age: the reflected wave arrives earlier
+    (ΔT 0.30 s → 0.13 s) and stronger, the systolic upstroke widens, the dicrotic notch fades.
+    ``morphology`` holds the subject's age-unrelated offsets (:func:`_draw_morphology`).
+    """
+    m = morphology or NO_MORPHOLOGY
+    s = float(np.clip((vascular_age - 20.0) / 70.0, -0.2, 1.3))
+    mu1 = 0.14 + 0.04 * s + m["systolic_time"]
+    return {
+        "systolic_time": mu1,
+        "systolic_sd": 0.045 + 0.02 * s,
+        "reflection_delay": 0.30 - 0.17 * s + m["reflect_delay"],
+        "reflection_amplitude": max(0.05, 0.28 + 0.42 * s + m["reflect_gain"]),
+        "dicrotic_time": mu1 + 0.40 - 0.06 * s,
+        "dicrotic_amplitude": max(0.0, 0.30 * (1.0 - 0.8 * min(s, 1.0)) + m["dicrotic_gain"]),
+    }
+
+
+#: planted beat-shape parameters written to the truth table (per subject; seconds or ratios)
+BEAT_TRUTH_COLUMNS = ("systolic_time", "reflection_delay", "reflection_amplitude",
+                      "dicrotic_amplitude")  # fmt: skip
+
+
 def beat_shape(
     tau: np.ndarray,
     vascular_age: float,
@@ -177,21 +204,17 @@ def beat_shape(
     morphology: dict[str, float] | None = None,
     reflect_jitter: float = 0.0,
 ):
-    """One pulse as a sum of three Gaussians (systolic, reflected, dicrotic) at times ``tau`` (s).
-
-    ``s`` = stiffness in [≈0, 1] from vascular age: the reflected wave arrives earlier
-    (ΔT 0.30 s → 0.13 s) and stronger, the systolic upstroke widens, the dicrotic notch fades.
-    ``morphology`` holds the subject's age-unrelated offsets (:func:`_draw_morphology`),
-    ``reflect_jitter`` this beat's reflected-wave timing jitter (s).
-    """
+    """One pulse as a sum of three Gaussians (systolic, reflected, dicrotic) at times ``tau`` (s),
+    shaped by :func:`beat_parameters`; ``reflect_jitter`` is this beat's reflected-wave timing
+    jitter (s), ``width`` scales every Gaussian's width."""
     m = morphology or NO_MORPHOLOGY
-    s = float(np.clip((vascular_age - 20.0) / 70.0, -0.2, 1.3))
-    mu1 = 0.14 + 0.04 * s + m["systolic_time"]
-    sd1 = (0.045 + 0.02 * s) * width * m["systolic_width"]
-    mu2 = mu1 + max(0.06, 0.30 - 0.17 * s + m["reflect_delay"] + reflect_jitter)
-    sd2, a2 = 0.075 * width, max(0.05, 0.28 + 0.42 * s + m["reflect_gain"])
-    mu3, sd3 = mu1 + 0.40 - 0.06 * s, 0.05 * width
-    a3 = max(0.0, 0.30 * (1.0 - 0.8 * min(s, 1.0)) + m["dicrotic_gain"])
+    p = beat_parameters(vascular_age, morphology)
+    mu1 = p["systolic_time"]
+    sd1 = p["systolic_sd"] * width * m["systolic_width"]
+    mu2 = mu1 + max(0.06, p["reflection_delay"] + reflect_jitter)
+    sd2, a2 = 0.075 * width, p["reflection_amplitude"]
+    mu3, sd3 = p["dicrotic_time"], 0.05 * width
+    a3 = p["dicrotic_amplitude"]
     out = np.exp(-0.5 * ((tau - mu1) / sd1) ** 2)
     out += a2 * np.exp(-0.5 * ((tau - mu2) / sd2) ** 2)
     out += a3 * np.exp(-0.5 * ((tau - mu3) / sd3) ** 2)
@@ -364,6 +387,9 @@ def generate_subject(cfg: PPGCohortConfig, index: int) -> SubjectWindows:
     truth = pd.DataFrame(rows)
     for key in ("age", "sex", "htn", "diabetes", "delta", "vascular_age"):
         truth[key] = subject[key]
+    planted = beat_parameters(subject["vascular_age"], subject["morphology"])
+    for key in BEAT_TRUTH_COLUMNS:
+        truth[key] = planted[key]
     return SubjectWindows(subject=subject, signals=signals, truth=truth)
 
 
@@ -376,7 +402,7 @@ def iter_cohort(cfg: PPGCohortConfig) -> Iterator[SubjectWindows]:
 TRUTH_COLUMNS = (
     "subject_id record window_index pvc n_pvc artifact bad hr age sex htn diabetes delta "
     "vascular_age"
-).split()
+).split() + list(BEAT_TRUTH_COLUMNS)
 
 
 # ------------------------------------------------------------------ corpora in real layouts

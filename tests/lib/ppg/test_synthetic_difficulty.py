@@ -12,6 +12,7 @@ from sklearn.metrics import roc_auc_score
 
 from clinssl.ppg.features import window_features
 from clinssl.ppg.synthetic import (
+    BEAT_TRUTH_COLUMNS,
     DIFFICULTY_KNOBS,
     NO_MORPHOLOGY,
     PPGCohortConfig,
@@ -34,9 +35,13 @@ def test_knobs_change_the_signal_but_never_the_planted_truth() -> None:
         changed = 0.0
         for i, ref in enumerate(easy):
             sw = generate_subject(cfg, i)
-            # labels, ages, the PVC plan unchanged (pvc_overlap may drop one PVC beat)
-            same = [c for c in ref.truth.columns if c != "n_pvc"]
+            # labels, ages, the PVC plan unchanged (pvc_overlap may drop one PVC beat); the
+            # planted beat shape moves with morphology_sd only, which is what that knob does
+            shape = list(BEAT_TRUTH_COLUMNS) if knob == "morphology_sd" else []
+            same = [c for c in ref.truth.columns if c != "n_pvc" and c not in shape]
             assert sw.truth[same].equals(ref.truth[same]), knob
+            if shape:
+                assert not sw.truth[shape].equals(ref.truth[shape])
             diff = np.abs(sw.signals - ref.signals).max(axis=1)
             if knob == "pvc_overlap":  # only PVC windows change
                 assert (diff[ref.truth["pvc"].to_numpy() == 0] == 0).all()
