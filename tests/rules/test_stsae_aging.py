@@ -10,11 +10,11 @@ import pandas as pd
 
 from clinssl.stsae.files import AgingFiles, SAEFiles
 from clinssl.stsae.names import AGE_FEATURES, CORRECTIONS
-from stsaeinputs import INPUTS, ROOT
+from stsaeinputs import INPUTS, ROOT, settings
 
 
 def test_stsae_aging(runner, built_branch) -> None:
-    st = runner.config["stsae"]
+    st = settings(built_branch("stsae"))
     model = str(SAEFiles.of(ROOT, "stsae", st["default_n_concepts"], st["seeds"][0]).model)
     runner.stage(built_branch("stsae").workdir, [*INPUTS, model])
     out = AgingFiles.under(ROOT)

@@ -12,12 +12,12 @@ from clinssl.cache import EmbeddingCacheFiles
 from clinssl.stsae.data import load_inputs
 from clinssl.stsae.evaluation import explained_variance
 from clinssl.stsae.files import BaselineFiles
-from stsaeinputs import INPUTS, PPG, ROOT
+from stsaeinputs import INPUTS, PPG, ROOT, settings
 
 
 def test_stsae_baselines(runner, built_branch) -> None:
     runner.stage(built_branch("stsae").workdir, INPUTS)
-    st = runner.config["stsae"]
+    st = settings(built_branch("stsae"))
     k = st["n_concepts"][0]
     targets = [str(p) for m in ("pca", "ica", "nmf") for size in st["n_concepts"] for s in st["seeds"]
                for p in BaselineFiles.of(ROOT, m, size, s).as_dict().values()]  # fmt: skip

@@ -10,11 +10,11 @@ import pandas as pd
 
 from clinssl.stsae.files import AgingFiles, GroundingFiles, SAEFiles
 from clinssl.stsae.names import MORPHOLOGY_FEATURES
-from stsaeinputs import INPUTS, PPG, ROOT
+from stsaeinputs import INPUTS, PPG, ROOT, settings
 
 
 def test_stsae_grounding(runner, built_branch) -> None:
-    st = runner.config["stsae"]
+    st = settings(built_branch("stsae"))
     model = str(SAEFiles.of(ROOT, "stsae", st["default_n_concepts"], st["seeds"][0]).model)
     runner.stage(built_branch("stsae").workdir, [*INPUTS, model, f"{PPG}/windows.npy",
                                                   str(AgingFiles.under(ROOT).results)])  # fmt: skip

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from clinssl.stsae.evaluation import match_atoms
-from stsaeinputs import ROOT
+from stsaeinputs import ROOT, settings
 
 
 def _fit_files(built) -> list[str]:
@@ -25,7 +25,7 @@ def test_stsae_leaderboard(runner, built_branch) -> None:
     table = pd.read_csv(csv)
     assert len(table) == sum(f.endswith("metrics.json") for f in fits)
     assert table[["method", "n_concepts", "seed"]].drop_duplicates().shape[0] == len(table)
-    st = runner.config["stsae"]
+    st = settings(built_branch("stsae"))
     k = st["default_n_concepts"]
     for _, row in table.iterrows():
         stage = "baselines" if row["method"] in ("pca", "ica", "nmf") else "sae"

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 
 from clinssl.stsae.files import AgingFiles, GroundingFiles
-from stsaeinputs import ROOT
+from stsaeinputs import ROOT, settings
 
 FILES = [f"{ROOT}/leaderboard.json", str(AgingFiles.under(ROOT).results), str(GroundingFiles.under(ROOT).results)]
 
@@ -26,7 +26,7 @@ def test_stsae_planted_checks(runner, built_branch) -> None:
     age = checks["delta_uncorrelated_with_age"]
     assert age["value"] == aging["r_delta_corrected_age"] and age["passed"] == (abs(age["value"]) <= 0.1)
     board = pd.DataFrame(json.loads(runner.path(FILES[0]).read_text())["rows"])
-    k = runner.config["stsae"]["default_n_concepts"]
+    k = settings(built)["default_n_concepts"]
     mean = lambda m, c: board[(board["method"] == m) & (board["n_concepts"] == k)][c].mean()  # noqa: E731
     plain = checks["beats_plain_sae"]
     assert abs(plain["value"]["consistency"] - (mean("stsae", "consistency") - mean("plain", "consistency"))) < 1e-12

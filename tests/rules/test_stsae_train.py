@@ -13,12 +13,12 @@ from clinssl.stsae.evaluation import explained_variance, l0
 from clinssl.stsae.files import SAEFiles
 from clinssl.stsae.models import SAEConceptModel
 from clinssl.stsae.training import load_sae
-from stsaeinputs import INPUTS, PPG, ROOT
+from stsaeinputs import INPUTS, PPG, ROOT, settings
 
 
 def test_stsae_train(runner, built_branch) -> None:
     runner.stage(built_branch("stsae").workdir, INPUTS)
-    st = runner.config["stsae"]
+    st = settings(built_branch("stsae"))
     k, seed = st["default_n_concepts"], st["seeds"][0]
     files = SAEFiles.of(ROOT, "topk", k, seed)
     runner.run_rule("stsae_train", [str(files.model), str(files.atoms), str(files.metrics)])
@@ -45,7 +45,7 @@ def test_stsae_train(runner, built_branch) -> None:
 
 def test_stsae_train_full_model_measures_subsample_stability(built_branch) -> None:
     built = built_branch("stsae")
-    st = built.config["stsae"]
+    st = settings(built)
     first = json.loads(built.path(SAEFiles.of(ROOT, "stsae", st["default_n_concepts"], st["seeds"][0]).metrics).read_text())
     other = json.loads(built.path(SAEFiles.of(ROOT, "stsae", st["default_n_concepts"], st["seeds"][1]).metrics).read_text())
     assert 0.0 < first["subsample_stability"] <= 1.0
