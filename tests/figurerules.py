@@ -51,3 +51,19 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     """A regex matching the paths of an output pattern (``{wildcard}`` = one path part)."""
     parts = re.split(r"\{[^}]+\}", pattern)
     return re.compile("[^/]+".join(re.escape(p) for p in parts) + r"\Z")
+
+
+def check_figure(runner: WorkflowRunner, rule: str, stage_from, inputs: list[str]) -> None:
+    """Stage a figure rule's inputs, run only that rule, and check its PNG: a real image of
+    a reasonable size that is not blank, and a non-empty log."""
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    name = rule.removeprefix("figure_")
+    runner.stage(stage_from, inputs)
+    (png,) = runner.run_rule(rule, [f"results/figures/{name}.png"])
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = mpimg.imread(png)
+    assert image.shape[0] >= 300 and image.shape[1] >= 300
+    assert np.std(image[..., :3]) > 0.05
+    assert runner.path(f"results/logs/figures/{name}.log").read_text().strip()

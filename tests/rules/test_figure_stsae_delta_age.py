@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib.image as mpimg
-import numpy as np
-
+from figurerules import check_figure
 from stsaeinputs import ROOT
 
 
 def test_figure_stsae_delta_age(runner, built_branch) -> None:
-    runner.stage(built_branch("stsae").workdir, [f"{ROOT}/aging/aging.json", f"{ROOT}/aging/subjects.parquet"])
-    (png,) = runner.run_rule("figure_stsae_delta_age", ["results/figures/stsae_delta_age.png"])
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    image = mpimg.imread(png)
-    assert image.shape[0] >= 300 and image.shape[1] >= 300
-    assert np.std(image[..., :3]) > 0.05
-    assert runner.path("results/logs/figures/stsae_delta_age.log").read_text().strip()
+    check_figure(runner, "figure_stsae_delta_age", built_branch("stsae").workdir, [f"{ROOT}/aging/aging.json", f"{ROOT}/aging/subjects.parquet"])

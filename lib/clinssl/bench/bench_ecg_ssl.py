@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import Measurement
+from clinssl.bench.core import Measurement, sync_device
 from clinssl.ecg.augment import ECGAugmentConfig, augment_batch
 from clinssl.ecg.encoders import CNN1DEncoder
 from clinssl.ecg.objectives import SimCLR
@@ -46,18 +46,13 @@ def _step(model: SimCLR, opt: torch.optim.Optimizer, v1: torch.Tensor, v2: torch
     opt.step()
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _rate(fn, device: torch.device, steps: int) -> float:
     fn()  # warm-up
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     for _ in range(steps):
         fn()
-    _sync(device)
+    sync_device(device)
     return steps * BATCH / (time.perf_counter() - start)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import Measurement, peak_rss_mib
+from clinssl.bench.core import Measurement, peak_rss_mib, sync_device
 from clinssl.icu.encoders import build_encoder
 from clinssl.icu.names import PARADIGM_ENCODER
 from clinssl.icu.objectives import build_objective
@@ -36,11 +36,6 @@ def _batch(n_features: int, device: torch.device, seed: int = 0):
     mask = torch.rand(BATCH, T, n_features, generator=gen) < DENSITY
     values = torch.randn(BATCH, T, n_features, generator=gen) * mask
     return values.to(device), mask.to(device)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def pretrain_throughput(paradigm: str, n_features: int, device: torch.device, steps: int) -> float:
@@ -59,11 +54,11 @@ def pretrain_throughput(paradigm: str, n_features: int, device: torch.device, st
         objective.ema_update(i, steps + 1)
 
     step(0)
-    _sync(device)
+    sync_device(device)
     start = time.perf_counter()
     for i in range(steps):
         step(i + 1)
-    _sync(device)
+    sync_device(device)
     return BATCH * steps / (time.perf_counter() - start)
 
 
@@ -77,7 +72,7 @@ def observation_memory(n_features: int, device: torch.device, max_tokens: int) -
     _, _, _, keep = encoder.pack(values, mask)
     out = encoder(values, mask)
     out.pow(2).mean().backward()
-    _sync(device)
+    sync_device(device)
     peak = (
         torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else peak_rss_mib()
     )

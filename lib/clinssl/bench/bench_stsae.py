@@ -20,17 +20,12 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import Measurement
+from clinssl.bench.core import Measurement, sync_device
 from clinssl.stsae.losses import LossWeights, loss_terms
 from clinssl.stsae.models import SparseAutoencoder, decoder_grad_projection, renormalize_decoder
 
 DIM = 512
 EPOCH_TRIPLETS = 1_000_000
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def _rate(device: torch.device, k: int, batch: int, steps: int, triplets: bool) -> float:
@@ -57,11 +52,11 @@ def _rate(device: torch.device, k: int, batch: int, steps: int, triplets: bool) 
 
     with decoder_grad_projection(model):
         step()  # warm-up
-        _sync(device)
+        sync_device(device)
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        _sync(device)
+        sync_device(device)
     return steps * batch / (time.perf_counter() - start)
 
 

@@ -67,3 +67,11 @@ def machine_description() -> dict[str, Any]:
     except ImportError:
         info["gpu"] = None
     return info
+
+
+def sync_device(device) -> None:
+    """Wait for queued CUDA work (timings of GPU steps are otherwise of the launch only)."""
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
