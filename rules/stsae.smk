@@ -13,7 +13,7 @@ rule stsae_train:
     output:
         **SAEFiles.of(STSAE_ROOT, "{variant}", "{k}", "{seed}").as_dict(),
     wildcard_constraints:
-        variant=wildcard_regex(VARIANTS),
+        variant=wildcard_regex(stsae_names.VARIANTS),
         k=r"\d+",
         seed=r"\d+",
     params:

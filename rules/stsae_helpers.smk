@@ -1,5 +1,9 @@
 """Helpers of the ST-SAE branch's rules (rules/stsae.smk): file layout from
-clinssl.stsae.files, the PPG cache it reads, per-job params, final outputs. No rules here."""
+clinssl.stsae.files, the PPG cache it reads, per-job params, final outputs. No rules here.
+
+Every rules file shares one namespace: the branch's names are used through the module
+(``stsae_names.VARIANTS``), never imported bare, so they cannot shadow another branch's
+``METHODS`` or ``BASELINES``."""
 
 from clinssl.cache import EmbeddingCacheFiles
 from clinssl.ppg.windows import TARGET_FS
@@ -10,7 +14,7 @@ from clinssl.stsae.files import (
     LeaderboardFiles,
     SAEFiles,
 )
-from clinssl.stsae.names import BASELINES, METHODS, STSAE, VARIANTS
+from clinssl.stsae import names as stsae_names
 
 STSAE_ROOT = "results/stsae/{dataset}/{encoder}"
 #: sampling rate of the PPG window store the grounding reads (windows.npy)
@@ -44,9 +48,9 @@ def stsae_fits():
     """Every (stage, method, K, seeds) the branch fits: the full ST-SAE at each K of the
     sweep, the other variants at the default K, each baseline at each K."""
     st = stsae_settings()
-    fits = [("sae", STSAE, k, stsae_seeds()) for k in st["n_concepts"]]
+    fits = [("sae", stsae_names.STSAE, k, stsae_seeds()) for k in st["n_concepts"]]
     fits += [("sae", v, stsae_default_k(), stsae_variant_seeds())
-             for v in st["variants"] if v != STSAE]
+             for v in st["variants"] if v != stsae_names.STSAE]
     fits += [("baselines", m, k, stsae_seeds()) for m in st["baselines"] for k in st["n_concepts"]]
     return fits
 
@@ -71,7 +75,7 @@ def stsae_train_params(wildcards):
     """What one SAE job sees: the variant's activation and switched-off terms, the shared
     budget and loss weights, evaluation settings, and whether it measures subsample stability."""
     st = stsae_settings()
-    activation, off = VARIANTS[wildcards.variant]
+    activation, off = stsae_names.VARIANTS[wildcards.variant]
     return {
         "variant": wildcards.variant,
         "activation": activation,
@@ -82,7 +86,7 @@ def stsae_train_params(wildcards):
         "loss": st["loss"],
         "evaluate": st["evaluate"],
         # subsample stability of the full model (first seed), which the check compares with PCA
-        "subsample": (st["evaluate"]["subsample_stability"] and wildcards.variant == STSAE
+        "subsample": (st["evaluate"]["subsample_stability"] and wildcards.variant == stsae_names.STSAE
                       and int(wildcards.seed) == stsae_seeds()[0]),
     }
 
@@ -112,7 +116,7 @@ def stsae_fit_outputs(root):
 def stsae_main_model(root):
     """The model the aging analysis and grounding read: the full ST-SAE at the default K,
     first seed."""
-    return str(SAEFiles.of(root, STSAE, stsae_default_k(), stsae_seeds()[0]).model)
+    return str(SAEFiles.of(root, stsae_names.STSAE, stsae_default_k(), stsae_seeds()[0]).model)
 
 
 def stsae_figure_root():

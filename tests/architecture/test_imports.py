@@ -106,3 +106,24 @@ def test_checker_catches_a_broken_rule(tmp_path: Path, where: str, source: str, 
     (lib / "bench" / "ok.py").write_text("from clinssl.ppg import names\n")
     found = violations(lib)
     assert len(found) == 1 and expected in found[0], found
+
+
+def test_rules_files_import_no_name_twice_from_different_modules() -> None:
+    """Every rules file runs in one shared namespace: a bare name imported by two branches'
+    helpers (say ``METHODS``) would silently take the later branch's value everywhere."""
+    import re
+
+    statement = re.compile(r"^(?:from\s+\S+\s+)?import\s+(?:\([^)]*\)|[^\n]*)", re.MULTILINE)
+    seen: dict[str, str] = {}
+    clashes = []
+    for path in sorted((Path(__file__).resolve().parents[2] / "rules").glob("*.smk")):
+        for text in statement.findall(path.read_text()):
+            node = ast.parse(text).body[0]
+            module = getattr(node, "module", None) or ""
+            for alias in node.names:
+                name = alias.asname or alias.name
+                if name in seen and seen[name] != module:
+                    clashes.append(f"{name}: {seen[name]} and {module} ({path.name})")
+                seen.setdefault(name, module)
+    assert len(seen) > 10  # the helpers' imports were found
+    assert not clashes, clashes
