@@ -114,7 +114,7 @@ rule stsae_aging:
         "results/logs/stsae/{dataset}/{encoder}/aging.log",
     benchmark:
         "results/benchmarks/stsae/{dataset}/{encoder}/aging.tsv"
-    threads: 1
+    threads: rule_threads("stsae_aging")
     resources:
         **rule_resources("stsae_aging"),
     conda:
@@ -141,7 +141,7 @@ rule stsae_grounding:
         "results/logs/stsae/{dataset}/{encoder}/grounding.log",
     benchmark:
         "results/benchmarks/stsae/{dataset}/{encoder}/grounding.tsv"
-    threads: 1
+    threads: rule_threads("stsae_grounding")
     resources:
         **rule_resources("stsae_grounding"),
     conda:
