@@ -25,6 +25,7 @@ def test_stsae_leaderboard(runner, built_branch) -> None:
     table = pd.read_csv(csv)
     assert len(table) == sum(f.endswith("metrics.json") for f in fits)
     assert table[["method", "n_concepts", "seed"]].drop_duplicates().shape[0] == len(table)
+    assert "train_seconds" not in table  # no timing in a result table (byte-identical reruns)
     st = settings(built_branch("stsae"))
     k = st["default_n_concepts"]
     for _, row in table.iterrows():

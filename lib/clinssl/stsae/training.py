@@ -320,7 +320,7 @@ def train_sae(
     full_fingerprint = {
         "sae": config.to_dict(),
         "data": {"n": int(z.shape[0]), "dim": dataset.dim, "train_rows": len(dataset)},
-        "caller": fingerprint or {},
+        "job": fingerprint or {},
     }
     with decoder_grad_projection(model):
         result = fit(
