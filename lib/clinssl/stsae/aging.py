@@ -61,6 +61,7 @@ __all__ = [
     "correction",
     "fit_age_model",
     "odds_ratio_per_5_years",
+    "pearson",
     "subject_means",
 ]
 
@@ -376,7 +377,8 @@ class AgingResult:
     correction: BiasCorrection = field(repr=False)
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r over the pairs where both are finite; NaN for < 3 pairs or a constant side."""
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
         return float("nan")
@@ -512,12 +514,12 @@ def _test_metrics(test: pd.DataFrame, with_truth: bool) -> dict[str, float]:
     metrics = {
         "mae_uncorrected": float(np.mean(np.abs(delta))) if len(test) else float("nan"),
         "mae_corrected": float(np.mean(np.abs(delta_c))) if len(test) else float("nan"),
-        "r_pred_age": _pearson(pred, age),
-        "r_delta_age": _pearson(delta, age),
-        "r_delta_corrected_age": _pearson(delta_c, age),
+        "r_pred_age": pearson(pred, age),
+        "r_delta_age": pearson(delta, age),
+        "r_delta_corrected_age": pearson(delta_c, age),
     }
     if with_truth:
         truth = test["truth_delta"].to_numpy()
-        metrics["r_delta_truth"] = _pearson(delta, truth)
-        metrics["r_delta_corrected_truth"] = _pearson(delta_c, truth)
+        metrics["r_delta_truth"] = pearson(delta, truth)
+        metrics["r_delta_corrected_truth"] = pearson(delta_c, truth)
     return metrics

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clinssl.stsae.aging import aging_analysis, subject_means
+from clinssl.stsae.aging import aging_analysis, pearson, subject_means
 from clinssl.stsae.baselines import fit_baseline
 from clinssl.stsae.concepts import ConceptModel
 from clinssl.stsae.data import STSAEInputs
@@ -41,13 +41,6 @@ PLANTED_BEAT_PARAMETERS: tuple[str, ...] = ("systolic_time", "reflection_delay",
 
 def _usable_rows(inputs: STSAEInputs) -> np.ndarray:
     return np.flatnonzero(inputs.table["qc_pass"].to_numpy(bool))
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    if ok.sum() < 3 or np.ptp(a[ok]) == 0 or np.ptp(b[ok]) == 0:
-        return float("nan")
-    return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
 #: a concept enters the age model if its subject mean is non-zero in this share of the
@@ -77,7 +70,7 @@ def age_concepts(codes: np.ndarray, table: pd.DataFrame, top: int,
     means, age = _train_subject_means(codes, table)
     keep = np.arange(codes.shape[1]) if candidates is None else np.asarray(candidates)
     r = np.full(codes.shape[1], np.nan)
-    r[keep] = [_pearson(means[:, k], age) for k in keep]
+    r[keep] = [pearson(means[:, k], age) for k in keep]
     order = sorted(np.flatnonzero(np.isfinite(r)), key=lambda k: (-abs(r[k]), k))[:top]
     return [{"concept": int(k), "r": float(r[k])} for k in order]
 
@@ -183,9 +176,9 @@ def _planted_parameters(inputs: STSAEInputs, test: np.ndarray, codes: np.ndarray
         if name not in inputs.truth:
             continue
         planted = inputs.truth[name].to_numpy(float)[test]
-        r = np.array([_pearson(codes[:, k], planted) for k in range(codes.shape[1])])
+        r = np.array([pearson(codes[:, k], planted) for k in range(codes.shape[1])])
         best = int(np.nanargmax(np.abs(r))) if np.isfinite(r).any() else -1
         out[name] = {"concept": best, "r": float(r[best]) if best >= 0 else float("nan"),
-                     "morphology_r": {f: _pearson(measured[f].to_numpy(float), planted)
+                     "morphology_r": {f: pearson(measured[f].to_numpy(float), planted)
                                       for f in measured.columns}}  # fmt: skip
     return out

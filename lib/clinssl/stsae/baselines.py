@@ -39,6 +39,7 @@ import numpy as np
 from sklearn.decomposition import NMF, PCA, FastICA
 from sklearn.exceptions import ConvergenceWarning
 
+from clinssl.stsae.evaluation import unit_rows
 from clinssl.stsae.names import BASELINES
 from clinssl.utils.seeding import derive_seed
 
@@ -133,12 +134,6 @@ def capped_components(method: str, x_train: np.ndarray, n_components: int) -> in
     return cap
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (all-zero rows stay zero)."""
-    norms = np.linalg.norm(m, axis=1, keepdims=True)
-    return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
-
-
 def _fit_pca(x: np.ndarray, k: int, seed: int, max_iter: int) -> tuple[PCA, np.ndarray]:
     del max_iter  # PCA is solved exactly; the argument exists for a uniform signature
     pca = PCA(n_components=k, svd_solver="full", random_state=derive_seed(seed, "stsae-pca"))
@@ -191,6 +186,6 @@ def fit_baseline(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator, directions = _FITTERS[name](x - shift, k, seed, max_iter)
-    atoms = _unit_rows(np.asarray(directions, dtype=np.float64)).astype(np.float32)
+    atoms = unit_rows(np.asarray(directions, dtype=np.float64)).astype(np.float32)
     return BaselineModel(method=name, requested_concepts=int(n_components),
                          estimator=estimator, shift=shift, atoms_=atoms)  # fmt: skip

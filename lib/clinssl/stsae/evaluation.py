@@ -60,6 +60,7 @@ __all__ = [
     "probe_recovery",
     "seed_stability",
     "subject_halves",
+    "unit_rows",
     "subsample_stability",
 ]
 
@@ -232,7 +233,8 @@ def lag1_autocorrelation(
 # --- stability of a dictionary -----------------------------------------------------------
 
 
-def _unit_rows(m: np.ndarray) -> np.ndarray:
+def unit_rows(m: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (all-zero rows stay zero)."""
     norms = np.linalg.norm(m, axis=1, keepdims=True)
     return np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
 
@@ -253,7 +255,7 @@ def match_atoms(atoms_a: np.ndarray, atoms_b: np.ndarray) -> tuple[float, np.nda
                               f"got {b.shape[1]}")  # fmt: skip
     if a.shape[0] == 0 or b.shape[0] == 0:
         raise EvaluationError("atoms_a and atoms_b must each hold at least one atom")
-    similarity = np.abs(_unit_rows(a) @ _unit_rows(b).T)
+    similarity = np.abs(unit_rows(a) @ unit_rows(b).T)
     row, col = linear_sum_assignment(-similarity)
     assignment = np.full(a.shape[0], -1, dtype=np.int64)
     assignment[row] = col
