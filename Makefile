@@ -43,11 +43,11 @@ bench: install
 
 # The one-call GPU benchmark (on a machine with CUDA): the benchmarks with a GPU path
 # (HiMAE embedding with on-device resampling and augmentation, the cache writer; ICU
-# pretraining throughput; ECG SimCLR epoch in bf16), CPU and GPU side by side, JSON in
-# results/bench-gpu/
+# pretraining throughput; ECG SimCLR epoch in bf16; event-model training), CPU and GPU side
+# by side, JSON in results/bench-gpu/
 bench-gpu: install
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'bench-gpu: torch sees no CUDA device (torch ' + torch.__version__ + ')')"
-	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl ecg_ssl stsae
+	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl ecg_ssl stsae events
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

@@ -192,3 +192,70 @@ rule figure_stsae_morphology_corr:
         "../envs/pipeline.yaml"
     script:
         "../workflow_scripts/stsae/figure_morphology_corr.py"
+
+
+rule figure_events_attention:
+    """Where the learned pooling query looks: attention mass per time-before-end bin for deaths and survivors next to the bins' share of events, and one high-risk death's last-layer self-attention and pooling weights (figure dataset: the first of events.run_datasets)."""
+    input:
+        attention=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).attention,
+        attention_example=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).attention_example,
+        summary=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).summary,
+    output:
+        report(
+            "results/figures/events_attention.png",
+            caption="../report/captions/figure_events_attention.rst",
+            category="Events",
+        ),
+    log:
+        "results/logs/figures/events_attention.log",
+    benchmark:
+        "results/benchmarks/figures/events_attention.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/events/figure_attention.py"
+
+
+rule figure_events_attributions:
+    """Integrated Gradients per event category (planted risk sources vs ordinary events), per event type for IG, layer IG and feature ablation, and by time before the end of the stay for deaths vs survivors."""
+    input:
+        types=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).types,
+        time_bins=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).time_bins,
+        checks=lambda wildcards: f"{events_figure_root()}/planted_checks.json",
+    output:
+        report(
+            "results/figures/events_attributions.png",
+            caption="../report/captions/figure_events_attributions.rst",
+            category="Events",
+        ),
+    log:
+        "results/logs/figures/events_attributions.log",
+    benchmark:
+        "results/benchmarks/figures/events_attributions.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/events/figure_attributions.py"
+
+
+rule figure_events_head_specialization:
+    """Enrichment (attention mass / share of events) of each pooling head by event type and by time before the end of the stay: what each head reads beyond frequency."""
+    input:
+        attention=lambda wildcards: events_files.ExplainFiles.under(events_figure_root()).attention,
+    output:
+        report(
+            "results/figures/events_head_specialization.png",
+            caption="../report/captions/figure_events_head_specialization.rst",
+            category="Events",
+        ),
+    log:
+        "results/logs/figures/events_head_specialization.log",
+    benchmark:
+        "results/benchmarks/figures/events_head_specialization.tsv"
+    localrule: True
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/events/figure_head_specialization.py"

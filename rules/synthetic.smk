@@ -101,3 +101,28 @@ rule synthetic_ppg_mimic3:
         "../envs/pipeline.yaml"
     script:
         "../workflow_scripts/ppg/write_synthetic.py"
+
+
+rule synthetic_mimic4:
+    """Synthetic MIMIC-IV (results/raw/synthetic/mimic4): hosp/ and icu/ tables as csv.gz
+    with the release's exact columns and quirks (patients, admissions, icustays,
+    prescriptions, labevents + d_labitems, microbiologyevents, procedureevents +
+    ingredientevents + d_items) + truth.parquet (per stay: planted risk, its events and
+    their timing)."""
+    output:
+        **events_synthetic_tables(),
+        truth=f"{EVENTS_SYNTHETIC_ROOT}/truth.parquet",
+    params:
+        options=lambda wildcards: events_settings()["synthetic"],
+        seed=config["seed"],
+    log:
+        "results/logs/synthetic/mimic4.log",
+    benchmark:
+        "results/benchmarks/synthetic/mimic4.tsv"
+    threads: rule_threads("synthetic_mimic4")
+    resources:
+        **rule_resources("synthetic_mimic4"),
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/events/write_synthetic.py"

@@ -191,6 +191,7 @@ LEARNING_RATE = {
     "ecg_pretrain": ("ecg", "pretrain", "lr"),
     "ecg_evaluate": ("ecg", "evaluate", "finetune", "lr"),
     "stsae_train": ("stsae", "sae", "lr"),
+    "events_train": ("events", "train", "lr"),
 }
 
 

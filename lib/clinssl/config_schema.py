@@ -123,6 +123,41 @@ def check_semantics(config: dict[str, Any]) -> None:
             "the train/val/test fractions of patients must sum to 1"
         )
     _check_stsae(config)
+    _check_events(config)
+
+
+def _check_events(config: dict[str, Any]) -> None:
+    """Events: split shares sum to 1, the model reads no more events than are extracted, the
+    heads divide d_model, a Hugging Face encoder has its local directory, IG may double its
+    steps, the synthetic cohort has no more patients than stays."""
+    ev = config.get("events") or {}
+    if not ev:
+        return
+    fractions = ev.get("split", {}).get("fractions")
+    if fractions is not None and abs(sum(fractions) - 1.0) > 1e-6:
+        raise ValueError(f"config 'events.split.fractions' is {fractions}, which sums to "
+                         f"{sum(fractions):g}; the train/val/test shares must sum to 1")  # fmt: skip
+    model, extract = ev.get("model", {}), ev.get("extract", {})
+    slots, kept = model.get("max_events"), extract.get("max_events")
+    if slots is not None and kept is not None and slots > kept:
+        raise ValueError(f"config 'events.model.max_events' is {slots}, more than the "
+                         f"'events.extract.max_events' ({kept}) the extraction keeps per stay")  # fmt: skip
+    for heads in ("n_heads", "pool_heads"):
+        if heads in model and "d_model" in model and model["d_model"] % model[heads]:
+            raise ValueError(f"config 'events.model.{heads}' is {model[heads]}, which does not "
+                             f"divide 'events.model.d_model' ({model['d_model']})")  # fmt: skip
+    text = ev.get("text_encoder", {})
+    if text.get("name") == "huggingface" and not (text.get("huggingface") or {}).get("model_dir"):
+        raise ValueError("config 'events.text_encoder.huggingface.model_dir' is required when "
+                         "'events.text_encoder.name' is huggingface (a local model directory)")  # fmt: skip
+    explain = ev.get("explain", {})
+    if explain.get("max_steps", 2) < explain.get("n_steps", 2):
+        raise ValueError(f"config 'events.explain.max_steps' ({explain['max_steps']}) is below "
+                         f"'events.explain.n_steps' ({explain['n_steps']})")  # fmt: skip
+    synthetic = ev.get("synthetic", {})
+    if synthetic.get("n_patients", 1) > synthetic.get("n_stays", 1):
+        raise ValueError(f"config 'events.synthetic.n_patients' ({synthetic['n_patients']}) "
+                         f"exceeds 'events.synthetic.n_stays' ({synthetic['n_stays']})")  # fmt: skip
 
 
 def _check_stsae(config: dict[str, Any]) -> None:

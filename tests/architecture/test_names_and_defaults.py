@@ -27,6 +27,10 @@ from clinssl.ecg.encoders import CNN1DEncoder
 from clinssl.ecg.evaluation import EvalConfig, FinetuneConfig
 from clinssl.ecg.pretraining import PretrainConfig as ECGPretrainConfig
 from clinssl.ecg.synthetic import PTBXLCohortConfig
+from clinssl.events.model import EventModelConfig
+from clinssl.events.synthetic import MIMIC4CohortConfig
+from clinssl.events.text import TfidfSettings
+from clinssl.events.training import EventTrainConfig
 from clinssl.icu import names as icu_names
 from clinssl.icu.downstream import DownstreamConfig
 from clinssl.icu.encoders import ENCODERS
@@ -186,6 +190,10 @@ FED_BY_CONFIG = [
     (CNN1DEncoder.__init__, ("ecg", "encoders", "cnn1d")),
     (SAETrainConfig, ("stsae", "sae")),
     (LossWeights, ("stsae", "loss")),
+    (MIMIC4CohortConfig, ("events", "synthetic")),
+    (EventModelConfig, ("events", "model")),
+    (EventTrainConfig, ("events", "train")),
+    (TfidfSettings, ("events", "text_encoder", "tfidf")),
     *[(cls.__init__, ("icu", "ssl", "encoders", name)) for name, cls in ENCODERS.items()],
     *[(cls.__init__, ("icu", "ssl", "objectives", name)) for name, cls in OBJECTIVES.items()],
 ]

@@ -73,6 +73,7 @@ __all__ = [
     "TimeScaler",
     "build_tensors",
     "collate_events",
+    "event_layout",
     "fit_preprocessors",
     "select_rows",
     "split_stays",
@@ -628,6 +629,29 @@ def _recent_events(
         source_row=source,
         minutes=minutes,
         counts=np.minimum(counts, max_events),
+    )
+
+
+def event_layout(events: pd.DataFrame, stays: pd.DataFrame, max_events: int) -> pd.DataFrame:
+    """Where each kept event sits in the tensors :func:`build_tensors` makes from the same
+    inputs: ``stay_row`` (row of ``stays``), ``stay_id``, ``position`` (slot), ``event_row``
+    (row of ``events``), ``event_type``, ``event_text`` and raw ``minutes_to_end``, in layout
+    order. Attributions and attention weights are per slot; this maps them back to the
+    recorded events and their text."""
+    if not isinstance(max_events, int) or isinstance(max_events, bool) or max_events < 1:
+        raise EventDatasetError(f"max_events: expected an integer >= 1, got {max_events!r}")
+    stay_ids = _unique_stay_ids(stays, STAYS_FILE)
+    kept = _recent_events(events, stay_ids, max_events)
+    return pd.DataFrame(
+        {
+            "stay_row": kept.stay_row.astype(np.int64),
+            "stay_id": stay_ids[kept.stay_row].astype(np.int64),
+            "position": kept.position.astype(np.int64),
+            "event_row": kept.source_row.astype(np.int64),
+            "event_type": np.asarray(EVENT_TYPES, dtype=object)[kept.type_index],
+            "event_text": events["event_text"].fillna("").astype(str).to_numpy()[kept.source_row],
+            "minutes_to_end": kept.minutes.astype(np.float64),
+        }
     )
 
 

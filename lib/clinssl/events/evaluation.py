@@ -22,13 +22,16 @@ from scipy.special import expit
 from torch import nn
 
 from clinssl.events.dataset import EventDataset, EventTensors, collate_events, select_rows
+from clinssl.events.files import EvaluationFiles
 from clinssl.stats.bootstrap import evaluate
 from clinssl.stats.metrics import BINARY_METRICS
+from clinssl.utils import atomic_path, write_json
 
 __all__ = [
     "EventEvaluationError",
     "calibration_curve",
     "evaluate_mortality",
+    "evaluation_tables",
     "predict",
     "predict_logits",
 ]
@@ -151,3 +154,41 @@ def calibration_curve(label: Any, prob: Any, n_bins: int = 10) -> pd.DataFrame:
             "n": n.astype(np.int64),
         }
     )
+
+
+def evaluation_tables(
+    model: nn.Module,
+    tensors: EventTensors,
+    out: EvaluationFiles,
+    *,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    n_bins: int = 10,
+) -> pd.DataFrame:
+    """Predict every stay and write ``out``: metrics of the validation and test splits
+    (``split`` column first; CSV and JSON), per-stay predictions (stay_id, subject_id, split,
+    label, probability) and the test calibration curve. Returns the metrics table."""
+    prob = predict(model, tensors)
+    splits = [s for s in ("val", "test") if tensors.rows(s).size]
+    if "test" not in splits:
+        raise EventEvaluationError("split 'test': expected at least one stay to evaluate")
+    tables = []
+    for split in splits:
+        table = evaluate_mortality(tensors, prob, split, n_bootstrap=n_bootstrap, seed=seed)
+        table.insert(0, "split", split)
+        tables.append(table)
+    metrics = pd.concat(tables, ignore_index=True)
+    predictions = pd.DataFrame({"stay_id": tensors.stay_id, "subject_id": tensors.subject_id,
+                                "split": tensors.split.astype(str),
+                                "label": tensors.label.astype(np.int64), "probability": prob})  # fmt: skip
+    test = tensors.rows("test")
+    curve = calibration_curve(tensors.label[test], prob[test], n_bins=n_bins)
+    with atomic_path(out.metrics) as tmp:
+        metrics.to_csv(tmp, index=False)
+    with atomic_path(out.predictions) as tmp:
+        predictions.to_parquet(tmp, index=False)
+    with atomic_path(out.calibration) as tmp:
+        curve.to_csv(tmp, index=False)
+    write_json(out.summary, {"n_bootstrap": n_bootstrap, "seed": seed, "cluster": "subject_id",
+                             "metrics": metrics.to_dict(orient="records")})  # fmt: skip
+    return metrics

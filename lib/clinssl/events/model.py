@@ -25,7 +25,11 @@ Conventions every caller relies on:
   feed-forward, norms, dropouts), never ``layer.forward``: its inference fast path would skip
   the weights and treat fully padded rows differently. Post-norm (``norm_first=False``, as
   the reference architecture) is the default; ``norm_first=True`` gives pre-norm with a final
-  LayerNorm.
+  LayerNorm. The CPU default of the workflow uses pre-norm: with post-norm a 4-layer model
+  trained for the CPU budget (about ten epochs) stayed near chance on the default data.
+* **Input scale**: the projected event vectors are multiplied by ``sqrt(d_model)`` before
+  the sinusoidal positions are added, as in the original Transformer, so the event content
+  is not drowned by the positions.
 """
 
 from __future__ import annotations
@@ -236,7 +240,10 @@ class EventSequenceModel(nn.Module):
 
     def _embed(self, seq: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         seq = seq.masked_fill(mask.unsqueeze(-1), 0.0)
-        x = self.input_projection(seq)
+        # scaled by sqrt(d_model) before the positions are added (as in Vaswani et al.): a
+        # projected unit-norm text embedding has entries ~1/sqrt(d), which the unit-amplitude
+        # sinusoids would otherwise swamp (on the default data: val AUROC 0.67 vs 0.80)
+        x = self.input_projection(seq) * math.sqrt(self.config.d_model)
         positions = sinusoidal_encoding(event_positions(mask), self.config.d_model)
         return x + positions.to(x.dtype)
 
