@@ -47,7 +47,7 @@ bench: install
 # by side, JSON in results/bench-gpu/
 bench-gpu: install
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'bench-gpu: torch sees no CUDA device (torch ' + torch.__version__ + ')')"
-	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl ecg_ssl stsae events
+	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl ecg_ssl stsae events_train
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

@@ -1,4 +1,5 @@
-"""Events branch: extraction at MIMIC-IV scale, the text-embedding cache, model training speed.
+"""Events branch: extraction at MIMIC-IV scale, the text-embedding cache (and the training step
+that :mod:`clinssl.bench.bench_events_train` times).
 
 Three numbers decide whether the branch runs on a workstation with real MIMIC-IV:
 
@@ -27,7 +28,8 @@ Three numbers decide whether the branch runs on a workstation with real MIMIC-IV
   and the hit / miss ratio; also the cold stream (the whole stream on an empty cache, whose
   repeats already hit). Every later run re-embeds the same texts, so the hit path is what it
   pays.
-* **Training samples/s** of :class:`~clinssl.events.model.EventSequenceModel` with
+* **Training samples/s** (reported by :mod:`clinssl.bench.bench_events_train`, which builds a
+  small cohort of its own) of :class:`~clinssl.events.model.EventSequenceModel` with
   :func:`~clinssl.events.model.temporal_aware_loss`, AdamW and gradient clipping as
   :func:`clinssl.train.fit` steps it, on tensors built from the extracted stays (real event
   counts, so ``collate_events`` trims batches as in training), timed over a few optimiser
@@ -54,7 +56,8 @@ from typing import Any
 
 from clinssl.bench.core import Measurement, peak_rss_mib, sync_device
 
-__all__ = ["SCALES", "BenchScale", "densify_labevents", "measure", "run", "run_child"]
+__all__ = ["SCALES", "BenchScale", "densify_labevents", "measure", "run", "run_child",
+           "training_measurements"]
 
 TARGET_EXTRACT_SECONDS = 300.0
 TARGET_EXTRACT_RSS_MIB = 4096.0
@@ -445,7 +448,9 @@ def _train_rate(tensors: Any, device: Any, architecture: dict[str, Any], batch: 
     return max(rates), float(np.median(rates)), width
 
 
-def _training(out_dir: Path, scale: BenchScale, encoder: Any, cache: Any) -> list[Measurement]:
+def training_measurements(out_dir: Path, scale: BenchScale, encoder: Any, cache: Any) -> list[Measurement]:
+    """Training samples/s on CPU (and GPU) from the extraction in ``out_dir`` (used by
+    :mod:`clinssl.bench.bench_events_train`)."""
     import torch
 
     from clinssl.events.dataset import build_tensors, fit_preprocessors
@@ -485,7 +490,7 @@ def measure(work_dir: Path, scale: BenchScale) -> list[Measurement]:
     work_dir = Path(work_dir)
     extraction, out_dir = _extraction(work_dir, scale)
     text, (encoder, cache) = _text_cache(work_dir, out_dir, scale)
-    return [*extraction, *text, *_training(out_dir, scale, encoder, cache)]
+    return [*extraction, *text]
 
 
 def run(work_dir: Path, scale: str) -> list[Measurement]:

@@ -199,7 +199,8 @@ def explain_stays(
 
     types = _type_table(events, ablation_values, names, kinds, stay_ids, label, tensors.event_types)
     bins = _bin_table(events, stay_ids, label, time_bins_hours)
-    top = explanation_table(events.rename(columns={"ig": "attribution"}), k=top_k)
+    top = explanation_table(events.rename(columns={"ig": "attribution"}), k=top_k).rename(
+        columns={"attribution": "ig"})
     prob_by_stay = pd.Series(prob, index=stay_ids)
     top.insert(2, "probability", prob_by_stay.reindex(top["stay_id"]).to_numpy())
 

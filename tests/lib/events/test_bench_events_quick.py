@@ -19,6 +19,7 @@ import pytest
 import torch
 
 from clinssl.bench.bench_events import SCALES, densify_labevents, run
+from clinssl.bench.bench_events_train import run as run_training
 from clinssl.bench.core import Measurement
 from clinssl.events.extract import extract_events
 from clinssl.events.synthetic import MIMIC4CohortConfig, write_mimic4
@@ -30,7 +31,6 @@ EXPECTED = {
     "extract_time_ratio_pandas_read_over_duckdb", "extract_rss_ratio_pandas_read_over_duckdb",
     "text_cache_hit_texts_per_s", "text_cache_miss_texts_per_s",
     "text_cache_hit_over_miss_ratio", "text_cache_cold_stream_texts_per_s",
-    "train_cpu_samples_per_s",
 }  # fmt: skip
 
 
@@ -51,15 +51,22 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Mea
 
 def test_quick_measurements_are_complete_and_finite(quick) -> None:
     _, results = quick
-    expected = EXPECTED | ({"train_gpu_samples_per_s"} if torch.cuda.is_available() else set())
-    assert set(results) == expected
+    assert set(results) == EXPECTED
     for m in results.values():
         assert math.isfinite(m.value) and m.value > 0, m
         json.dumps(m.to_dict())  # the runner writes every record as JSON
     # the extraction targets are judged at full scale only; the cache target at every scale
     assert results["extract_seconds"].passed is None
     assert isinstance(results["text_cache_hit_texts_per_s"].passed, bool)
-    assert results["train_cpu_samples_per_s"].details["max_events"] == 64
+
+
+def test_quick_training_rates(tmp_path: Path) -> None:
+    results = {m.metric: m for m in run_training(tmp_path, "quick")}
+    expected = {"train_cpu_samples_per_s"} | ({"train_gpu_samples_per_s"} if torch.cuda.is_available() else set())
+    assert set(results) == expected
+    cpu = results["train_cpu_samples_per_s"]
+    assert math.isfinite(cpu.value) and cpu.value > 0 and cpu.details["max_events"] == 64
+    assert cpu.details["stays"] == SCALES["quick"].model_stays
 
 
 def test_quick_extraction_read_what_was_generated(quick) -> None:
