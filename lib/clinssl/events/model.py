@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import math
 import os
-import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,7 +47,7 @@ from torch import nn
 
 from clinssl.events.tables import EVENT_TYPES  # the one-hot order, defined with the tables
 from clinssl.nn.layers import sinusoidal_encoding
-from clinssl.utils.atomic import atomic_path
+from clinssl.utils.npz import write_npz  # re-exported: the branch's npz writer
 
 __all__ = [
     "EVENT_TYPES",
@@ -68,7 +67,6 @@ __all__ = [
 MINUTES_PER_DAY = 1440.0
 
 # a fixed zip entry timestamp (the earliest a zip file can hold) so reruns write identical bytes
-_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 class EventModelConfigError(ValueError):
@@ -404,22 +402,6 @@ def _check_loss_inputs(
         )
     if reduction not in ("mean", "none"):
         raise EventModelInputError(f"reduction: expected 'mean' or 'none', got {reduction!r}")
-
-
-def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray]) -> None:
-    """Write ``arrays`` as a compressed ``.npz`` (the ``np.savez_compressed`` format, readable
-    by ``np.load``) atomically and byte-identically across reruns.
-
-    ``np.savez_compressed`` stamps each zip entry with the current time, so two runs of the
-    same job would differ; here entries are written in sorted key order with a fixed
-    timestamp.
-    """
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
-        for key in sorted(arrays):
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_EPOCH)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with archive.open(info, "w", force_zip64=True) as entry:
-                np.lib.format.write_array(entry, np.asanyarray(arrays[key]), allow_pickle=False)
 
 
 class AttentionRecorder:

@@ -58,6 +58,7 @@ from sklearn.preprocessing import normalize
 
 from clinssl.utils.atomic import atomic_directory, atomic_path
 from clinssl.utils.jsonio import read_json, write_json
+from clinssl.utils.npz import write_npz
 from clinssl.utils.seeding import derive_seed
 
 __all__ = [
@@ -451,7 +452,7 @@ class TfidfTextEncoder:
         directory = Path(directory)
         with atomic_directory(directory) as tmp:
             write_json(tmp / TFIDF_JSON, {**self._state_document(), "encoder_id": self.encoder_id})
-            _write_npz(tmp / TFIDF_NPZ, self._arrays())
+            write_npz(tmp / TFIDF_NPZ, self._arrays(), compress=False)
         return directory
 
     @classmethod
@@ -486,17 +487,6 @@ def _svd_components(matrix: sparse.csr_matrix, settings: TfidfSettings, seed: in
     components = np.zeros((settings.dim, n_terms), dtype=np.float32)
     components[:rank] = svd.components_
     return components
-
-
-def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    """An ``.npz`` without pickles or timestamps (``np.savez`` stamps the current time, so two
-    identical saves would differ byte-wise)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
-        for name in sorted(arrays):
-            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            with archive.open(info, "w", force_zip64=True) as handle:
-                array = np.ascontiguousarray(arrays[name])
-                np.lib.format.write_array(handle, array, allow_pickle=False)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:

@@ -11,7 +11,6 @@ import pickle
 import random
 import sys
 import types
-import zipfile
 from types import SimpleNamespace
 
 import numpy as np
@@ -454,13 +453,3 @@ def test_huggingface_tiny_bert_cls_shape_and_determinism(tmp_path) -> None:
         with torch.no_grad():
             alone = model(**tokenizer(text, return_tensors="pt")).last_hidden_state[0, 0]
         np.testing.assert_allclose(row, alone.numpy(), atol=1e-5)
-
-
-def test_npz_writer_is_a_plain_zip_of_npy_files(tmp_path) -> None:
-    path = tmp_path / "a.npz"
-    text_module._write_npz(path, {"b": np.arange(3.0), "a": np.eye(2, dtype=np.float32)})
-    with zipfile.ZipFile(path) as archive:
-        assert archive.namelist() == ["a.npy", "b.npy"]
-        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
-    with np.load(path, allow_pickle=False) as arrays:
-        np.testing.assert_array_equal(arrays["b"], np.arange(3.0))
