@@ -33,3 +33,25 @@ def test_events_extract(runner, built_branch) -> None:
     assert sources["lab"]["quirks"]["empty_hadm_id"]["attached"] > 0  # joined by subject + time
     assert sum(s["written"] for s in sources.values()) == report["events"]["written"] == len(events)
     assert report["stays"]["without_events"] == int(truth["empty_stay"].sum())
+
+
+def test_events_extract_names_a_missing_column_and_writes_nothing(runner, built_branch) -> None:
+    """A real export whose labevents lacks ``valuenum``: the job fails naming table and column,
+    and leaves no partial output."""
+    built = built_branch("events")
+    runner.stage(built.workdir, TABLE_FILES)
+    real = runner.path("data/mimiciv")
+    for rel in TABLE_FILES:
+        target = real / rel.removeprefix("results/raw/synthetic/mimic4/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        runner.path(rel).rename(target)
+    labs = pd.read_csv(real / "hosp/labevents.csv.gz", dtype=str, keep_default_na=False)
+    labs.drop(columns=["valuenum"]).to_csv(real / "hosp/labevents.csv.gz", index=False)
+    runner.config["events"]["datasets"] = {"real": {"root": "data/mimiciv"}}
+    runner.config["events"]["run_datasets"] = ["real"]
+    runner.write_config(runner.config)
+    proc = runner.run(["results/events/real/events.parquet"], check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "labevents" in out and "valuenum" in out
+    assert not runner.path("results/events/real").exists() or not any(runner.path("results/events/real").iterdir())
