@@ -30,6 +30,9 @@ def test_events_train(runner, built_branch) -> None:
     score = auroc(tensors.label[val], predict(model, tensors, val))[0]
     assert abs(score - history["best_val_auroc"]) < 1e-6
     assert history["val_auroc"][history["best_epoch"] - 1] == history["best_val_auroc"]
+    # the latest model is the last epoch's: it reproduces the last validation AUROC
+    latest = load_event_model(runner.path(MODEL.latest))
+    assert abs(auroc(tensors.label[val], predict(latest, tensors, val))[0] - history["val_auroc"][-1]) < 1e-6
     with np.load(runner.path(MODEL.attention), allow_pickle=False) as attention:
         pooling = [k for k in attention.files if k.endswith("_pooling")]
         assert pooling and any(k.endswith("_self_attention_layer_0") for k in attention.files)

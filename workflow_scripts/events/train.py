@@ -1,5 +1,6 @@
 """Train the event-sequence mortality model (resumable; best validation AUROC kept)."""
 
+import copy
 from pathlib import Path
 
 import torch
@@ -30,6 +31,11 @@ model, result, history = train_event_model(
 )  # fmt: skip
 remove_empty_dirs(Path(p.checkpoint).parent)
 save_event_model(out.model, model, model_config)
+# the last epoch's weights next to the selected ones (the same model when the last was best)
+latest = copy.deepcopy(model)
+if result.last_state is not None:
+    latest.load_state_dict(result.last_state)
+save_event_model(out.latest, latest, model_config)
 write_json(out.history, {"model": model_config.to_dict(), **history})
 log.info("best epoch %s of %s: validation AUROC %.3f", history["best_epoch"], history["epochs_run"],
          history["best_val_auroc"])  # fmt: skip

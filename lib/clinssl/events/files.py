@@ -8,7 +8,7 @@ Layout::
     <root>/events.parquet, stays.parquet, extract_report.json          (extraction)
     <root>/tensors/tensors.npz, splits.parquet, preprocessing.json      (model inputs)
     <root>/tensors/text_encoder/                                         (fitted text encoder)
-    <root>/model/model.pt, history.json, attention.npz                  (training)
+    <root>/model/model.pt, latest.pt, history.json, attention.npz       (training)
     <root>/evaluation/metrics.csv, metrics.json, predictions.parquet, calibration.csv
     <root>/explain/events.parquet, types.csv, time_bins.csv, explanations.csv,
                    attention.csv, attention_example.npz, explain.json
@@ -65,13 +65,15 @@ class TensorFiles(FileSet):
 
 @dataclass(frozen=True)
 class ModelFiles(FileSet):
-    """The selected (best validation AUROC) model, its training history and the attention
-    weights recorded during training."""
+    """The selected (best validation AUROC) model, the last epoch's model, the training
+    history and the attention weights recorded during training."""
 
-    NAMES: ClassVar[dict[str, str]] = {"model": "model/model.pt", "history": "model/history.json",
+    NAMES: ClassVar[dict[str, str]] = {"model": "model/model.pt", "latest": "model/latest.pt",
+                                       "history": "model/history.json",
                                        "attention": "model/attention.npz"}  # fmt: skip
 
     model: Path
+    latest: Path
     history: Path
     attention: Path
 

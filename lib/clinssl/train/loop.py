@@ -89,6 +89,9 @@ class TrainResult:
     best_metric: float | None = None
     resumed_from_epoch: int = 0
     stopped_early: bool = False
+    #: the last epoch's weights (CPU copies) when the model was reset to a better earlier
+    #: epoch, so a caller can keep the latest model next to the best one; else None
+    last_state: dict[str, torch.Tensor] | None = field(default=None, repr=False)
 
     @property
     def epochs_run(self) -> int:
@@ -271,6 +274,7 @@ def fit(
             )
 
     if best_state is not None:
+        result.last_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         model.load_state_dict(best_state)
     if checkpoint_path:
         Path(checkpoint_path).unlink(missing_ok=True)

@@ -109,6 +109,14 @@ def test_early_stopping_restores_best_weights() -> None:
     assert result.best_epoch == 2 and result.best_metric == 0.9
     for p, best in zip(model.parameters(), snapshots[1], strict=True):
         assert torch.equal(p, best)
+    # the last epoch's weights are kept for callers that save the latest model too
+    last = [result.last_state[name] for name, _ in model.named_parameters()]
+    for p, final in zip(last, snapshots[3], strict=True):
+        assert torch.equal(p, final)
+
+
+def test_no_last_state_without_a_better_earlier_epoch() -> None:
+    assert fit(_model(), _mse, _data(), TrainConfig(**CFG)).last_state is None
 
 
 def test_minimize_direction() -> None:
