@@ -67,6 +67,7 @@ class DenseResult:
     negative_hour_rows: int
     unknown_stay_rows: int
     rows_read: int
+    after_window_rows: int  # rows of cohort stays at hour >= input_hours (not model input)
 
 
 def densify(
@@ -87,7 +88,7 @@ def densify(
     horizon = max(input_hours, label_hours if crea_index is not None else 0)
     crea = np.full((n, horizon), np.nan, dtype=np.float32) if crea_index is not None else None
     seen = np.zeros((n, horizon), dtype=bool)
-    negative = unknown = rows = 0
+    negative = unknown = rows = after = 0
     for batch in batches:
         rows += len(batch.hour)
         negative += int((batch.hour < 0).sum())
@@ -97,6 +98,7 @@ def densify(
             (pos < n) & (stay_ids[pos_clipped] == batch.stay_id) if n else np.zeros(len(pos), bool)
         )
         unknown += int((~known).sum())
+        after += int((known & (batch.hour >= input_hours)).sum())
         sel = known & (batch.hour >= 0) & (batch.hour < horizon)
         r, h = pos_clipped[sel], batch.hour[sel]
         flat = r * horizon + h
@@ -114,7 +116,7 @@ def densify(
         mask[r[win], h[win]] = batch.mask[sel][win]
         if crea is not None:
             crea[r, h] = batch.values[sel, crea_index]
-    return DenseResult(values, mask, crea, negative, unknown, rows)
+    return DenseResult(values, mask, crea, negative, unknown, rows, after)
 
 
 def _static_table(stays: pd.DataFrame) -> pd.DataFrame:
@@ -203,6 +205,12 @@ def ingest(
     exclusions["negative_hour_rows"] = {
         "count": dense.negative_hour_rows,
         "why": "timeseries rows before ICU admission (hour < 0) are dropped",
+        "unit": "rows",
+    }
+    exclusions["rows_after_input_window"] = {
+        "count": dense.after_window_rows,
+        "why": f"timeseries rows at hour >= {t} are not model input (a YAIB cohort's hour-{t} row; "
+        f"a ricu export's later hours, whose creatinine up to hour {2 * t} still feeds aki_kdigo)",
         "unit": "rows",
     }
     exclusions["rows_of_unknown_or_excluded_stays"] = {

@@ -233,6 +233,13 @@ def test_yaib_cohort_in_yaib_dtypes(small_export_master: Path, tmp_path: Path) -
     assert values.shape[1:] == (24, meta["D"]) and meta["patient_level"] is False
     static = pd.read_parquet(tmp_path / "y" / "static.parquet")
     assert (static["patient_id"] == static["stay_id"]).all() and set(static["sex"]) <= {"M", "F"}
+    # YAIB's rows from hour 24 on (one per stay) are counted, not dropped silently
+    hours = pd.read_parquet(root / "dyn.parquet", columns=["stay_id", "time"])
+    stays = pd.read_parquet(root / "sta.parquet", columns=["stay_id"])  # a YAIB cohort's candidates
+    late = hours[(hours["time"] >= pd.Timedelta(hours=24)) & hours["stay_id"].isin(stays["stay_id"])]
+    assert len(late) > 0
+    assert meta["exclusions"]["rows_after_input_window"] == {
+        "count": len(late), "unit": "rows", "why": meta["exclusions"]["rows_after_input_window"]["why"]}
 
 
 def test_yaib_hourly_aki_labels(small_export_master: Path, tmp_path: Path) -> None:
