@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from clinssl.events.analysis import time_bin_labels
+from clinssl.events.explain import time_bin_labels
 from clinssl.events.plots import plot_attention
 from clinssl.utils import read_json, setup_logging
 

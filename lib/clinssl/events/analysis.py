@@ -40,6 +40,8 @@ from clinssl.events.explain import (
     layer_integrated_gradients,
     per_time_bin_attribution,
     per_type_attribution,
+    time_bin_labels,
+    time_bin_of,
 )
 from clinssl.events.files import ExplainFiles
 from clinssl.events.model import EventSequenceModel, write_npz
@@ -67,18 +69,6 @@ def choose_explained_rows(tensors: EventTensors, split: str, max_stays: int, see
     n_alive = min(len(alive), max_stays - n_died)
     chosen = np.concatenate([rng.permutation(died)[:n_died], rng.permutation(alive)[:n_alive]])
     return np.sort(chosen.astype(np.int64))
-
-
-def time_bin_labels(edges_hours: Sequence[float]) -> list[str]:
-    """``0-6h``, ..., ``72h+``: the labels :func:`per_time_bin_attribution` gives the bins."""
-    edges = [float(e) for e in edges_hours]
-    return [f"{a:g}-{b:g}h" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]:g}h+"]
-
-
-def _time_bins(minutes: np.ndarray, edges_hours: Sequence[float]) -> np.ndarray:
-    labels = np.asarray(time_bin_labels(edges_hours), dtype=object)
-    index = np.searchsorted(np.asarray(edges_hours, dtype=float) * 60.0, minutes, "right")
-    return labels[index - 1]
 
 
 @dataclass(frozen=True)
@@ -190,7 +180,7 @@ def explain_stays(
     label = tensors.label[rows].astype(np.int64)
     explained = layout[layout["stay_row"].isin(rows)].reset_index(drop=True)
     events = explained.drop(columns=["stay_row", "event_row"]).assign(
-        time_bin=_time_bins(explained["minutes_to_end"].to_numpy(), time_bins_hours),
+        time_bin=time_bin_of(explained["minutes_to_end"].to_numpy(), time_bins_hours),
         ig=_slot_values(explained, rows, ig_event),
         layer_ig=_slot_values(explained, rows, lig_event),
     )
@@ -309,7 +299,7 @@ def attention_summary(model: EventSequenceModel, tensors: EventTensors, layout: 
     p = explained["position"].to_numpy()
     label = tensors.label[rows].astype(np.int64)
     groups = {"event_type": explained["event_type"].to_numpy(),
-              "time_bin": _time_bins(explained["minutes_to_end"].to_numpy(), time_bins_hours)}  # fmt: skip
+              "time_bin": time_bin_of(explained["minutes_to_end"].to_numpy(), time_bins_hours)}  # fmt: skip
     levels = {"event_type": list(tensors.event_types), "time_bin": time_bin_labels(time_bins_hours)}
     counts = np.bincount(b, minlength=len(rows)).astype(float)
     out = []

@@ -52,6 +52,8 @@ __all__ = [
     "per_event_attribution",
     "per_time_bin_attribution",
     "per_type_attribution",
+    "time_bin_labels",
+    "time_bin_of",
 ]
 
 DEFAULT_TIME_BINS_HOURS: tuple[float, ...] = (0.0, 6.0, 24.0, 72.0)
@@ -387,11 +389,21 @@ def per_time_bin_attribution(
         raise ExplainInputError(
             f"bin_edges_hours: expected strictly increasing edges starting at 0, got {edges}"
         )
-    labels = [f"{a:g}-{b:g}h" for a, b in zip(edges, edges[1:], strict=False)]
-    labels.append(f"{edges[-1]:g}h+")
-    index = np.searchsorted(np.asarray(edges) * 60.0, events["minutes_to_end"].to_numpy(), "right")
-    binned = events.assign(time_bin=np.asarray(labels, dtype=object)[index - 1])
-    return _complete_sum(binned, "time_bin", labels, stay_ids)
+    binned = events.assign(time_bin=time_bin_of(events["minutes_to_end"].to_numpy(), edges))
+    return _complete_sum(binned, "time_bin", time_bin_labels(edges), stay_ids)
+
+
+def time_bin_labels(bin_edges_hours: Sequence[float]) -> list[str]:
+    """``0-6h``, ..., ``72h+``: the labels of the bins ``[edge_k, edge_k+1)`` hours."""
+    edges = [float(e) for e in bin_edges_hours]
+    return [f"{a:g}-{b:g}h" for a, b in zip(edges, edges[1:], strict=False)] + [f"{edges[-1]:g}h+"]
+
+
+def time_bin_of(minutes_to_end: np.ndarray, bin_edges_hours: Sequence[float]) -> np.ndarray:
+    """The :func:`time_bin_labels` label of each ``minutes_to_end`` (object array)."""
+    labels = np.asarray(time_bin_labels(bin_edges_hours), dtype=object)
+    index = np.searchsorted(np.asarray(bin_edges_hours, dtype=float) * 60.0, minutes_to_end, "right")
+    return labels[index - 1]
 
 
 def _complete_sum(
