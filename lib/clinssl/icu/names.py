@@ -26,4 +26,9 @@ DOWNSTREAM_PARADIGMS: tuple[str, ...] = (*PARADIGMS, *BASELINES)
 #: protocols applied to a pretrained encoder (config ``icu.ssl.downstream.protocols``)
 SSL_PROTOCOLS: tuple[str, ...] = ("linear_probe", "finetune")
 PROTOCOLS: tuple[str, ...] = (*SSL_PROTOCOLS, SUPERVISED)
+#: the classical baselines every ICU benchmark reports (YAIB, SLICES): models fitted on
+#: per-variable summaries of the same input window, in one job for every seed
+CLASSICAL = "classical"
+CLASSICAL_FEATURES = "summary_features"  # the "encoder" column of their rows
+CLASSICAL_PROTOCOLS: tuple[str, ...] = ("logistic_regression", "gradient_boosting")
 
