@@ -41,13 +41,15 @@ bench: install
 	$(PY) -m clinssl.bench --out results/bench --benchmarks results/benchmarks \
 	  --benchmark-rules results/bench/benchmark_rules.tsv
 
-# The one-call GPU benchmark (on a machine with CUDA): the benchmarks with a GPU path
-# (HiMAE embedding with on-device resampling and augmentation, the cache writer; ICU
-# pretraining throughput; ECG SimCLR epoch in bf16; event-model training), CPU and GPU side
-# by side, JSON in results/bench-gpu/
+# The one-call GPU benchmark (on a machine with CUDA): every benchmark with a device path
+# (clinssl.bench.gpu.GPU_BENCHMARKS: HiMAE embedding with the 62.5 Hz resampling in torch on
+# the GPU next to resample_poly on the CPU and the CPU device, augmentation, the cache writer;
+# ICU pretraining per paradigm in fp32 and bf16 and the ObservationTransformer's peak memory;
+# ECG SimCLR; ST-SAE; event-model training) in ONE process within an 8-minute cap, ONE JSON:
+# results/bench-gpu/gpu.json (+ gpu.md)
 bench-gpu: install
 	@$(PY) -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 'bench-gpu: torch sees no CUDA device (torch ' + torch.__version__ + ')')"
-	$(PY) -m clinssl.bench --out results/bench-gpu --benchmarks results/benchmarks ppg_embed icu_ssl ecg_ssl stsae events_train
+	$(PY) -m clinssl.bench --device cuda --out results/bench-gpu
 
 report: install
 	$(VENV)/bin/snakemake --report results/report.html

@@ -29,22 +29,23 @@ rule figure_ppg_pvc_roc:
 
 
 rule figure_icu_paradigms:
-    """ICU paradigm comparison (first dataset of icu.run_datasets): headline metric per task,
-    paradigm and protocol × label fraction, sd over seeds; random-encoder probe as the floor."""
+    """ICU paradigm comparison of one dataset of icu.run_datasets: headline metric per task,
+    paradigm and protocol × label fraction, sd over seeds; the classical baselines and the
+    random-encoder probes (the floor) as labelled reference lines."""
     input:
-        summary=lambda wildcards: f"results/icu/{icu_datasets()[0]}/ssl/summary.csv",
+        summary="results/icu/{dataset}/ssl/summary.csv",
     output:
         report(
-            "results/figures/icu_paradigms.png",
+            "results/figures/icu_paradigms_{dataset}.png",
             caption="../report/captions/figure_icu_paradigms.rst",
             category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "figure": "paradigms"},
         ),
-    params:
-        dataset=lambda wildcards: icu_datasets()[0],
     log:
-        "results/logs/figures/icu_paradigms.log",
+        "results/logs/figures/icu_paradigms_{dataset}.log",
     benchmark:
-        "results/benchmarks/figures/icu_paradigms.tsv"
+        "results/benchmarks/figures/icu_paradigms_{dataset}.tsv"
     localrule: True
     conda:
         "../envs/pipeline.yaml"

@@ -62,14 +62,16 @@ rule icu_ingest:
 
 
 rule icu_splits:
-    """Patient-level 70/15/15 split for one seed and per-feature mean/std from observed
-    train values only (val/test never enter the statistics)."""
+    """Patient-level 70/15/15 split for one seed, stratified on the dataset's primary binary
+    label, and per-feature mean/std from observed train values only (val/test never enter
+    the statistics)."""
     input:
-        **{k: ICU_DATA[k] for k in ("values", "mask", "static", "metadata")},
+        **{k: ICU_DATA[k] for k in ("values", "mask", "static", "labels", "metadata")},
     output:
         **ICU_SPLIT,
     params:
         fractions=config["icu"]["splits"]["fractions"],
+        stratify_by=icu_stratify_task,
     log:
         "results/logs/icu/splits_{dataset}_seed{seed}.log",
     benchmark:

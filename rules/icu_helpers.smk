@@ -1,7 +1,11 @@
 """Helpers of the ICU branch's rules (rules/icu.smk, rules/icu_ssl.smk): file layout from
 clinssl.icu.files, dataset config, per-job params, final outputs. No rules here."""
 
+import functools
+
 from clinssl.icu.files import IngestFiles, SplitFiles
+from clinssl.icu.names import TASK_KINDS
+from clinssl.icu.tasks import plan_tasks, stratify_task
 
 ICU_ROOT = "results/icu/{dataset}"
 ICU_DATA = IngestFiles.under(ICU_ROOT).as_dict()
@@ -28,6 +32,22 @@ def icu_ricu_source(name):
             "source: one of miiv, eicu, mimic_demo, eicu_demo"
         )
     return ds["source"]
+
+
+@functools.cache
+def icu_task_plan(name):
+    """The downstream tasks dataset ``name`` can have and why the others are left out
+    (clinssl.icu.tasks.plan_tasks: a YAIB cohort has the label of its YAIB task only)."""
+    plan = plan_tasks(name, icu_dataset_config(name), config["icu"]["ssl"]["downstream"]["tasks"])
+    if plan.left_out:
+        logger.info(f"ICU {plan.describe(name)}")
+    return plan
+
+
+def icu_stratify_task(wildcards):
+    """The task the patient splits of a dataset are stratified on (None: unstratified)."""
+    plan = icu_task_plan(wildcards.dataset)
+    return stratify_task(config["icu"]["splits"]["stratify_by"], plan, TASK_KINDS)
 
 
 def icu_dataset_root(name):
@@ -68,6 +88,7 @@ def icu_data_final_outputs():
 
 
 from clinssl.icu.names import (
+    CLASSICAL,
     DOWNSTREAM_PARADIGMS,
     PARADIGM_ENCODER,
     PARADIGMS,
@@ -81,6 +102,28 @@ ICU_SSL_PARADIGMS = list(ICU_SSL["paradigms"])
 ICU_DOWNSTREAM_PARADIGMS = ICU_SSL_PARADIGMS + [SUPERVISED, RANDOM]
 ICU_SSL_DATA = {**ICU_DATA, **ICU_SPLIT}
 ICU_SSL_DIR = "results/icu/{dataset}/ssl/{paradigm}/seed{seed}"
+ICU_CLASSICAL_DIR = f"results/icu/{{dataset}}/ssl/{CLASSICAL}"
+
+
+def icu_classical_reference():
+    """The classical model the SSL results are paired against: gradient boosting when it
+    is fitted (the stronger baseline), else the first configured classical protocol."""
+    protocols = ICU_SSL["classical"]["protocols"]
+    return "gradient_boosting" if "gradient_boosting" in protocols else protocols[0]
+
+
+def icu_result_files(dataset, name):
+    """``name`` (metrics or predictions) of every downstream job of ``dataset``: each
+    paradigm and seed, and the classical baselines' one job when enabled."""
+    files = expand(
+        f"{ICU_SSL_DIR}/{name}.parquet",
+        dataset=dataset,
+        paradigm=ICU_DOWNSTREAM_PARADIGMS,
+        seed=seeds(),
+    )
+    if ICU_SSL["classical"]["enabled"]:
+        files.append(f"{ICU_CLASSICAL_DIR}/{name}.parquet".format(dataset=dataset))
+    return files
 
 
 def _encoder_settings(*names):
@@ -101,13 +144,23 @@ def icu_pretrain_params(wildcards):
     }
 
 
+def icu_downstream_settings(dataset):
+    """config ``icu.ssl.downstream`` without the per-paradigm overrides, with the tasks
+    this dataset can have (and why any requested one is left out)."""
+    downstream = {k: v for k, v in ICU_SSL["downstream"].items() if k != "overrides"}
+    plan = icu_task_plan(dataset)
+    downstream["tasks"] = list(plan.planned)
+    downstream["tasks_left_out"] = dict(plan.left_out)
+    return downstream
+
+
 def icu_downstream_params(wildcards):
     """What one downstream job depends on: the shared downstream budget with only its
     paradigm's override, and the encoders it builds itself (the supervised encoder, or for
     the random floor every configured paradigm's encoder; SSL paradigms read theirs from
     encoder.pt)."""
     paradigm = wildcards.paradigm
-    downstream = {k: v for k, v in ICU_SSL["downstream"].items() if k != "overrides"}
+    downstream = icu_downstream_settings(wildcards.dataset)
     downstream["overrides"] = {paradigm: ICU_SSL["downstream"]["overrides"].get(paradigm, {})}
     if paradigm == SUPERVISED:
         encoders = [ICU_SSL["supervised_encoder"]]
@@ -122,6 +175,12 @@ def icu_ssl_final_outputs():
     """Summaries of every run dataset and the paradigm figure (when icu.ssl is enabled)."""
     if not ICU_SSL["enabled"]:
         return []
-    names = ["summary.csv", "summary.md", "paired_vs_supervised.csv", "planted_checks.json"]
+    names = [
+        "summary.csv",
+        "summary.md",
+        "paired_vs_supervised.csv",
+        "paired_vs_classical.csv",
+        "planted_checks.json",
+    ]
     outputs = expand("results/icu/{dataset}/ssl/{name}", dataset=icu_datasets(), name=names)
-    return outputs + ["results/figures/icu_paradigms.png"]
+    return outputs + expand("results/figures/icu_paradigms_{dataset}.png", dataset=icu_datasets())

@@ -5,8 +5,11 @@ Layout under results/icu/<dataset>/ssl/:
   <paradigm>/seed<seed>/encoder.pt, pretrain_history.json     (icu_pretrain; SSL paradigms)
   <paradigm>/seed<seed>/metrics.parquet, predictions.parquet  (icu_downstream; SSL paradigms,
                                                                supervised, random)
+  classical/metrics.parquet, predictions.parquet              (icu_classical; every seed)
   fairness_groups.parquet, fairness_summary.parquet           (icu_fairness)
-  summary.csv, summary.md, paired_vs_supervised.csv, planted_checks.json  (icu_summary)
+  summary.csv, summary.md, paired_vs_supervised.csv, paired_vs_classical.csv,
+  planted_checks.json (objective checks, findings, fairness overview; planted-truth checks
+  only for the synthetic cohort)                               (icu_summary)
 Training checkpoints (resume after a kill) live in results/icu/<dataset>/checkpoints/, which
 no rule declares as output.
 
@@ -78,17 +81,42 @@ rule icu_downstream:
         "../workflow_scripts/icu_ssl/downstream.py"
 
 
+rule icu_classical:
+    """The classical baselines of every seed in one job: logistic regression and gradient
+    boosting on per-variable summaries of the input window + static admission features, on
+    the same splits, tasks and label fractions as the encoder protocols."""
+    input:
+        **ICU_DATA,
+        splits=lambda wc: expand(ICU_SPLIT["splits"], dataset=wc.dataset, seed=seeds()),
+        normalization=lambda wc: expand(
+            ICU_SPLIT["normalization"], dataset=wc.dataset, seed=seeds()
+        ),
+    output:
+        metrics=f"{ICU_CLASSICAL_DIR}/metrics.parquet",
+        predictions=f"{ICU_CLASSICAL_DIR}/predictions.parquet",
+    params:
+        downstream=lambda wc: icu_downstream_settings(wc.dataset),
+        classical=ICU_SSL["classical"],
+        seeds=seeds(),
+    log:
+        "results/logs/icu/ssl/classical_{dataset}.log",
+    benchmark:
+        "results/benchmarks/icu/ssl/classical_{dataset}.tsv"
+    threads: rule_threads("icu_classical")
+    resources:
+        **rule_resources("icu_classical"),
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../workflow_scripts/icu_ssl/classical.py"
+
+
 rule icu_fairness:
     """Per-group (sex, age group, race) metrics, worst group, gaps, demographic parity and
     equalized odds of every test prediction set."""
     input:
         static=ICU_DATA["static"],
-        predictions=lambda wc: expand(
-            f"{ICU_SSL_DIR}/predictions.parquet",
-            dataset=wc.dataset,
-            paradigm=ICU_DOWNSTREAM_PARADIGMS,
-            seed=seeds(),
-        ),
+        predictions=lambda wc: icu_result_files(wc.dataset, "predictions"),
     output:
         groups=report(
             "results/icu/{dataset}/ssl/fairness_groups.parquet",
@@ -119,21 +147,19 @@ rule icu_fairness:
 
 rule icu_summary:
     """Paradigm × task × protocol × label fraction table (mean ± sd over seeds, CIs), paired
-    comparison against supervised training, and the planted-truth checks."""
+    comparisons against supervised training and gradient boosting, and the report of
+    objective checks, findings, fairness and (planted data only) planted-truth checks."""
     input:
-        metrics=lambda wc: expand(
-            f"{ICU_SSL_DIR}/metrics.parquet",
-            dataset=wc.dataset,
-            paradigm=ICU_DOWNSTREAM_PARADIGMS,
-            seed=seeds(),
-        ),
-        predictions=lambda wc: expand(
-            f"{ICU_SSL_DIR}/predictions.parquet",
-            dataset=wc.dataset,
-            paradigm=ICU_DOWNSTREAM_PARADIGMS,
-            seed=seeds(),
-        ),
+        metrics=lambda wc: icu_result_files(wc.dataset, "metrics"),
+        predictions=lambda wc: icu_result_files(wc.dataset, "predictions"),
         fairness="results/icu/{dataset}/ssl/fairness_summary.parquet",
+        fairness_groups="results/icu/{dataset}/ssl/fairness_groups.parquet",
+        histories=lambda wc: expand(
+            f"{ICU_SSL_DIR}/pretrain_history.json",
+            dataset=wc.dataset,
+            paradigm=ICU_SSL_PARADIGMS,
+            seed=seeds(),
+        ),
     output:
         csv=report(
             "results/icu/{dataset}/ssl/summary.csv",
@@ -156,15 +182,27 @@ rule icu_summary:
             subcategory="{dataset}: paradigm comparison",
             labels={"dataset": "{dataset}", "table": "paired vs supervised"},
         ),
+        paired_classical=report(
+            "results/icu/{dataset}/ssl/paired_vs_classical.csv",
+            caption="../report/captions/icu_summary_paired.rst",
+            category="ICU",
+            subcategory="{dataset}: paradigm comparison",
+            labels={"dataset": "{dataset}", "table": "paired vs gradient boosting"},
+        ),
         checks=report(
             "results/icu/{dataset}/ssl/planted_checks.json",
             caption="../report/captions/icu_summary_checks.rst",
             category="ICU",
             subcategory="{dataset}: paradigm comparison",
-            labels={"dataset": "{dataset}", "table": "planted-truth checks"},
+            labels={"dataset": "{dataset}", "table": "checks and findings"},
         ),
     params:
         resamples=ICU_SSL["downstream"]["bootstrap_resamples"],
+        planted=lambda wc: icu_dataset_config(wc.dataset)["format"] == "synthetic",
+        objective_checks=ICU_SSL["objective_checks"],
+        classical_reference=icu_classical_reference(),
+        tasks=lambda wc: list(icu_task_plan(wc.dataset).planned),
+        tasks_left_out=lambda wc: dict(icu_task_plan(wc.dataset).left_out),
     log:
         "results/logs/icu/ssl/summary_{dataset}.log",
     benchmark:

@@ -31,6 +31,7 @@ from clinssl.events.model import EventModelConfig
 from clinssl.events.synthetic import MIMIC4CohortConfig
 from clinssl.events.text import TfidfSettings
 from clinssl.events.training import EventTrainConfig
+from clinssl.icu.benchmark.classical import GradientBoostingConfig
 from clinssl.icu import names as icu_names
 from clinssl.icu.downstream import DownstreamConfig
 from clinssl.icu.encoders import ENCODERS
@@ -175,6 +176,7 @@ EQUIVALENT = {("icu", "synthetic", "concepts"): ([], DEFAULT_CONCEPTS)}
 FED_BY_CONFIG = [
     (PretrainConfig, ("icu", "ssl", "pretrain")),
     (DownstreamConfig, ("icu", "ssl", "downstream")),
+    (GradientBoostingConfig, ("icu", "ssl", "classical", "gradient_boosting")),
     (IngestOptions, ("icu", "ingest")),
     (SyntheticICUSpec, ("icu", "synthetic")),
     (HiMAEConfig, ("ppg", "himae")),

@@ -12,8 +12,7 @@ import torch
 from clinssl.icu.benchmark import run_protocols
 from clinssl.icu.downstream import DownstreamConfig
 from clinssl.icu.files import IngestFiles, SplitFiles
-from clinssl.icu.inputs import load_splits
-from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.inputs import load_splits, planned_tasks
 from clinssl.icu.names import PARADIGM_ENCODER, RANDOM, SUPERVISED
 from clinssl.icu.pretraining import fresh_encoder, rebuild_encoder
 from clinssl.train import load_model_file, remove_empty_dirs
@@ -40,13 +39,15 @@ config = DownstreamConfig(
             "head_dropout",
             "probe_c_grid",
             "probe_alpha_grid",
+            "selection_min_val_positives",
         )
     },
     device=snakemake.params.device,
 )
 splits = load_splits(IngestFiles.pick(snakemake.input), SplitFiles.pick(snakemake.input))
 n_features = splits["train"].values.shape[2]
-tasks = {t: ICU_TASKS[t] for t in ds["tasks"]}
+dataset = snakemake.wildcards.dataset
+tasks = planned_tasks(dataset, ds["tasks"], ds["tasks_left_out"], splits, snakemake.input.labels)
 
 
 def spec_of(name):

@@ -1,4 +1,4 @@
-"""Draw results/figures/icu_paradigms.png from the ICU SSL summary table."""
+"""Draw results/figures/icu_paradigms_<dataset>.png from that dataset's ICU SSL summary."""
 
 import pandas as pd
 
@@ -6,8 +6,7 @@ from clinssl.icu.plots import plot_icu_paradigms
 from clinssl.utils import setup_logging
 
 log = setup_logging(snakemake.log[0])
+dataset = snakemake.wildcards.dataset
 summary = pd.read_csv(snakemake.input.summary)
-plot_icu_paradigms(
-    summary, snakemake.output[0], title=f"ICU SSL paradigms ({snakemake.params.dataset})"
-)
-log.info("wrote %s", snakemake.output[0])
+plot_icu_paradigms(summary, snakemake.output[0], title=f"ICU SSL paradigms ({dataset})")
+log.info("wrote %s (%d summary rows of %s)", snakemake.output[0], len(summary), dataset)

@@ -4,6 +4,12 @@ Runs each selected benchmark in its own subprocess and writes per-benchmark JSON
 summary table (see :mod:`clinssl.bench`). It also turns the Snakemake benchmark TSVs of the
 last workflow run (``--benchmarks results/benchmarks``) into ``rules.csv``: per-rule wall
 time and max RSS (see :mod:`clinssl.bench.rule_table`); ``--rules-only`` does just that.
+
+``--device cuda`` (``make bench-gpu``) instead runs the one-call GPU benchmark: every
+benchmark with a device path (:data:`clinssl.bench.gpu.GPU_BENCHMARKS`, or the ``names``
+given, which must be among them) in this one process on that device, within
+``--time-cap`` seconds, into one ``<out>/gpu.json`` (default out ``results/bench-gpu``; see
+:mod:`clinssl.bench.gpu`). ``--device cpu --scale quick`` is the same run at tiny sizes.
 """
 
 from __future__ import annotations
@@ -41,7 +47,8 @@ def markdown_table(rows: list[dict]) -> str:
     header = "| benchmark | metric | value | unit | target | passed | machine | date |\n"
     header += "|---|---|---|---|---|---|---|---|\n"
     lines = [
-        f"| {r['benchmark']} | {r['metric']} | {r['value']:.4g} | {r['unit']} | "
+        f"| {r['benchmark']} | {r['metric']} | "
+        f"{'n/a' if r['value'] is None else format(r['value'], '.4g')} | {r['unit']} | "
         f"{r['target'] or ''} | {'' if r['passed'] is None else r['passed']} | "
         f"{r['machine']} | {r['date']} |"
         for r in rows
@@ -54,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "names", nargs="*", help=f"benchmarks to run (default all: {sorted(BENCHMARKS)})"
     )
-    parser.add_argument("--out", default="results/bench", type=Path)
+    parser.add_argument("--out", type=Path, help="default results/bench (results/bench-gpu "
+                        "with --device)")  # fmt: skip
     parser.add_argument("--scale", default="full", choices=["full", "quick"])
     parser.add_argument(
         "--benchmarks",
@@ -70,7 +78,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rules-only", action="store_true", help="only write rules.csv (run no benchmark)"
     )
+    parser.add_argument(
+        "--device",
+        help="run the one-call GPU benchmark on this device (cuda, cuda:N or cpu) instead",
+    )
+    parser.add_argument(
+        "--time-cap",
+        type=float,
+        default=None,
+        help="seconds the --device run may take in all (default 480)",
+    )
     args = parser.parse_args(argv)
+    if args.device is not None:
+        return device_main(parser, args)
+    args.out = args.out or Path("results/bench")
 
     rule_map = rule_table.read_rule_map(args.benchmark_rules) if args.benchmark_rules else None
     rules_rows = write_rules_table(args.benchmarks, args.out, rule_map)
@@ -112,6 +133,26 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_text(args.out / "summary.md", summary)
     print(summary)
     return 1 if failed else 0
+
+
+def device_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The one-call GPU benchmark (``--device``): one process, one JSON."""
+    from clinssl.bench import gpu
+    from clinssl.utils.device import select_device
+
+    unknown = sorted(set(args.names) - set(gpu.GPU_BENCHMARKS))
+    if unknown:
+        parser.error(f"no device benchmark {unknown}; known: {list(gpu.GPU_BENCHMARKS)}")
+    names = tuple(n for n in gpu.GPU_BENCHMARKS if n in args.names) or gpu.GPU_BENCHMARKS
+    device = select_device(args.device)
+    out = args.out or Path("results/bench-gpu")
+    cap = gpu.TIME_CAP_S if args.time_cap is None else args.time_cap
+    record = gpu.run_all(out, device, args.scale, names, cap)
+    print(gpu.markdown(record))
+    for name in record["failed"]:
+        print(f"benchmark {name} failed:\n{record['modules'][name]['error']}", file=sys.stderr)
+    print(f"wrote {out / gpu.JSON_NAME} ({record['total_wall_s']:.0f} s)")
+    return 1 if record["failed"] or not record["within_time_cap"] else 0
 
 
 def write_rules_table(benchmarks: Path, out: Path, rule_map: dict[str, str] | None) -> list[dict]:

@@ -14,6 +14,10 @@ encoder (``cnn1d``, width 64) and projector:
 The aim: clinssl's whole epoch runs at least as fast as the seed's step alone (its
 per-sample augmentation, not the step, capped the seed's epoch). On CUDA the clinssl epoch
 is measured again in bf16 autocast.
+
+:func:`run_device` is this module's part of the one-call GPU benchmark
+(:mod:`clinssl.bench.gpu`): the clinssl epoch step and the step alone on one device, in
+float32 and in bf16 autocast (the per-sample pattern is a CPU question and is left out).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import Measurement, sync_device
+from clinssl.bench.core import UNLIMITED, Budget, Measurement, sync_device, timed_rate
 from clinssl.ecg.augment import ECGAugmentConfig, augment_batch
 from clinssl.ecg.encoders import CNN1DEncoder
 from clinssl.ecg.objectives import SimCLR
@@ -112,3 +116,44 @@ def _augment_rate(device: torch.device, repeats: int = 4) -> float:
     x = torch.randn(BATCH, 12, LENGTH, device=device)
     return _rate(lambda: (augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen)),
                  device, repeats)  # fmt: skip
+
+
+# --------------------------------------------------------------------- one-call device run
+
+#: sizes of :func:`run_device` by (device type, scale): batch and timed steps per number
+DEVICE_SIZES: dict[tuple[str, str], dict[str, int]] = {
+    ("cuda", "full"): dict(batch=BATCH, steps=40),
+    ("cuda", "quick"): dict(batch=BATCH, steps=5),
+    ("cpu", "full"): dict(batch=BATCH, steps=3),
+    ("cpu", "quick"): dict(batch=16, steps=1),
+}
+
+
+def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget | None = None
+               ) -> list[Measurement]:  # fmt: skip
+    """The ECG SimCLR numbers of the one-call benchmark on ``device`` (module docstring)."""
+    budget = budget or Budget(UNLIMITED)
+    sizes = DEVICE_SIZES[(device.type, scale)]
+    batch, steps = sizes["batch"], sizes["steps"]
+    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    cfg = ECGAugmentConfig()
+    out = []
+    for precision, amp in (("fp32", False), ("bf16", True)):
+        model, opt = _model(device)
+        gen = torch.Generator().manual_seed(0)
+        x = torch.randn(batch, 12, LENGTH, device=device)
+
+        def epoch_step() -> None:
+            _step(model, opt, augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen),
+                  amp)  # fmt: skip
+
+        def step_alone() -> None:
+            _step(model, opt, x, x.flip(-1), amp)
+
+        details = {"device": label, "precision": precision, "batch": batch,
+                   "crop": [12, LENGTH], "encoder": "cnn1d (width 64) + projector"}  # fmt: skip
+        for name, fn in (("epoch", epoch_step), ("step_alone", step_alone)):
+            rate, done = timed_rate(fn, batch, steps, device, budget.share(0.22))
+            out.append(Measurement(f"simclr_{name}_{precision}_samples_per_s", rate,
+                                   "samples/s", details={**details, "steps": done}))  # fmt: skip
+    return out

@@ -56,8 +56,8 @@ from typing import Any
 
 from clinssl.bench.core import Measurement, peak_rss_mib, sync_device
 
-__all__ = ["SCALES", "BenchScale", "densify_labevents", "measure", "run", "run_child",
-           "training_measurements"]
+__all__ = ["SCALES", "BenchScale", "densify_labevents", "device_training_measurement", "measure",
+           "run", "run_child", "training_measurements"]
 
 TARGET_EXTRACT_SECONDS = 300.0
 TARGET_EXTRACT_RSS_MIB = 4096.0
@@ -401,11 +401,11 @@ def _model_inputs(out_dir: Path, n_stays: int, encoder: Any, cache: Any) -> tupl
 
 
 def _train_rate(tensors: Any, device: Any, architecture: dict[str, Any], batch: int,
-                steps: int) -> tuple[float, float, float]:  # fmt: skip
+                steps: int, max_seconds: float = math.inf) -> tuple[float, float, float]:  # fmt: skip
     """Samples/s of the real training step (best and median of :data:`ROUNDS` rounds of
     ``steps`` steps: on a shared CPU one descheduled thread stalls the other at every
     barrier, so the best round is the machine's speed), and the mean batch width after
-    trimming."""
+    trimming. Rounds after the first are skipped once ``max_seconds`` have passed."""
     import numpy as np
     import torch
 
@@ -436,8 +436,11 @@ def _train_rate(tensors: Any, device: Any, architecture: dict[str, Any], batch: 
 
     for b in batches[:3]:  # warm-up (allocator, kernels, optimiser state)
         step(b)
-    rates = []
+    rates: list[float] = []
+    started = time.perf_counter()
     for _ in range(ROUNDS):
+        if rates and time.perf_counter() - started > max_seconds:
+            break
         sync_device(device)
         start = time.perf_counter()
         for i in range(steps):
@@ -446,6 +449,36 @@ def _train_rate(tensors: Any, device: Any, architecture: dict[str, Any], batch: 
         rates.append(steps * batch / (time.perf_counter() - start))
     width = float(np.mean([b["seq"].shape[1] for b in batches]))
     return max(rates), float(np.median(rates)), width
+
+
+#: the CPU default and the reference model (on CUDA) of the training benchmark
+CPU_ARCH: dict[str, Any] = dict(d_model=64, n_layers=4, n_heads=8, d_ff=128, norm_first=True)
+GPU_ARCH: dict[str, Any] = dict(d_model=256, n_layers=4, n_heads=8, d_ff=512)
+
+
+def device_training_measurement(out_dir: Path, scale: BenchScale, encoder: Any, cache: Any,
+                                device: Any, steps: int,
+                                max_seconds: float = math.inf) -> Measurement:  # fmt: skip
+    """Training samples/s on ``device`` alone (the one-call GPU benchmark's number): the
+    reference model (512 events, batch 64) on CUDA, the CPU default (64 events, batch 32)
+    elsewhere."""
+    import torch
+
+    from clinssl.events.dataset import build_tensors, fit_preprocessors
+
+    events, stays, embeddings = _model_inputs(out_dir, scale.model_stays, encoder, cache)
+    static, scaler = fit_preprocessors(events, stays, stays["split"])
+    on_cuda = device.type == "cuda"
+    arch, max_events, batch = (GPU_ARCH, 512, 64) if on_cuda else (CPU_ARCH, 64, 32)
+    tensors = build_tensors(events, stays, embeddings, static, scaler, max_events)
+    rate, median, width = _train_rate(tensors, device, arch, batch, steps, max_seconds)
+    label = torch.cuda.get_device_name(device) if on_cuda else "cpu"
+    return Measurement("train_samples_per_s", rate, "samples/s",
+                       details={**arch, "max_events": max_events, "batch": batch,
+                                "dtype": "float32", "device": label, "steps": steps,
+                                "threads": torch.get_num_threads(), "rounds": ROUNDS,
+                                "median_round_samples_per_s": median,
+                                "mean_batch_events": width, "stays": len(stays)})  # fmt: skip
 
 
 def training_measurements(out_dir: Path, scale: BenchScale, encoder: Any, cache: Any) -> list[Measurement]:
@@ -461,7 +494,7 @@ def training_measurements(out_dir: Path, scale: BenchScale, encoder: Any, cache:
     def tensors(max_events: int) -> Any:
         return build_tensors(events, stays, embeddings, static, scaler, max_events)
 
-    cpu_arch = dict(d_model=64, n_layers=4, n_heads=8, d_ff=128, norm_first=True)
+    cpu_arch = CPU_ARCH
     rate, median, width = _train_rate(tensors(64), torch.device("cpu"), cpu_arch, 32,
                                       scale.cpu_steps)  # fmt: skip
     out = [
@@ -472,7 +505,7 @@ def training_measurements(out_dir: Path, scale: BenchScale, encoder: Any, cache:
                              "mean_batch_events": width, "stays": len(stays)}),
     ]  # fmt: skip
     if torch.cuda.is_available():
-        gpu_arch = dict(d_model=256, n_layers=4, n_heads=8, d_ff=512)
+        gpu_arch = GPU_ARCH
         gpu = torch.device("cuda")
         rate, median, width = _train_rate(tensors(512), gpu, gpu_arch, 64, scale.gpu_steps)
         out.append(

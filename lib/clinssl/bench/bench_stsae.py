@@ -11,6 +11,10 @@ backward with the decoder-gradient projection, AdamW, decoder renormalisation. M
 * **GPU, K = 8,192** (batch 4,096, float32, data resident on the device): the time of one
   epoch over 1,000,000 triplets, extrapolated from timed steps; target ≤ 10 s on an
   H100/H200 (the seed states about 2 minutes on an A100).
+
+:func:`run_device` is this module's part of the one-call GPU benchmark
+(:mod:`clinssl.bench.gpu`): the full ST-SAE step on one device (the GPU sizes above on CUDA)
+and the extrapolated epoch over 1,000,000 triplets.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import Measurement, sync_device
+from clinssl.bench.core import UNLIMITED, Budget, Measurement, sync_device, timed_rate
 from clinssl.stsae.losses import LossWeights, loss_terms
 from clinssl.stsae.models import SparseAutoencoder, decoder_grad_projection, renormalize_decoder
 
@@ -28,8 +32,10 @@ DIM = 512
 EPOCH_TRIPLETS = 1_000_000
 
 
-def _rate(device: torch.device, k: int, batch: int, steps: int, triplets: bool) -> float:
-    """Rows per second of the training step (triplets, or single rows without the terms)."""
+def _rate(device: torch.device, k: int, batch: int, steps: int, triplets: bool,
+          max_seconds: float | None = None) -> float:  # fmt: skip
+    """Rows per second of the training step (triplets, or single rows without the terms);
+    with ``max_seconds``, the timed steps stop early once it has passed."""
     torch.manual_seed(0)
     model = SparseAutoencoder(DIM, k, "relu").to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
@@ -51,6 +57,8 @@ def _rate(device: torch.device, k: int, batch: int, steps: int, triplets: bool) 
         renormalize_decoder(model)
 
     with decoder_grad_projection(model):
+        if max_seconds is not None:
+            return timed_rate(step, batch, steps, device, max_seconds)[0]
         step()  # warm-up
         sync_device(device)
         start = time.perf_counter()
@@ -84,3 +92,33 @@ def run(work_dir: Path, scale: str) -> list[Measurement]:
                         target="<= 10", passed=EPOCH_TRIPLETS / rate <= 10.0, details=name),
         ]  # fmt: skip
     return out
+
+
+# --------------------------------------------------------------------- one-call device run
+
+#: sizes of :func:`run_device` by (device type, scale)
+DEVICE_SIZES: dict[tuple[str, str], dict[str, int]] = {
+    ("cuda", "full"): dict(n_concepts=8192, batch=4096, steps=100),
+    ("cuda", "quick"): dict(n_concepts=8192, batch=4096, steps=10),
+    ("cpu", "full"): dict(n_concepts=1024, batch=256, steps=20),
+    ("cpu", "quick"): dict(n_concepts=128, batch=32, steps=2),
+}
+
+
+def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget | None = None
+               ) -> list[Measurement]:  # fmt: skip
+    """The ST-SAE numbers of the one-call benchmark on ``device`` (module docstring)."""
+    budget = budget or Budget(UNLIMITED)
+    sizes = DEVICE_SIZES[(device.type, scale)]
+    rate = _rate(device, sizes["n_concepts"], sizes["batch"], sizes["steps"], triplets=True,
+                 max_seconds=budget.share(0.9))  # fmt: skip
+    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    details = {"device": label, "dim": DIM, **sizes, "dtype": "float32"}
+    on_cuda = device.type == "cuda"
+    return [
+        Measurement("stsae_triplets_per_s", rate, "triplets/s", details=details),
+        Measurement("stsae_epoch_1m_triplets_seconds", EPOCH_TRIPLETS / rate, "s",
+                    target="<= 10 (H100/H200)" if on_cuda else None,
+                    passed=EPOCH_TRIPLETS / rate <= 10.0 if on_cuda else None,
+                    details={**details, "extrapolated_from_steps": True}),
+    ]  # fmt: skip

@@ -6,6 +6,8 @@ import os
 import platform
 import resource
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -35,7 +37,7 @@ class Measurement:
     """One benchmark number, with the target it is judged against when there is one."""
 
     metric: str
-    value: float
+    value: float | None  # None only with ``details["reason"]`` (not measurable here)
     unit: str
     target: str | None = None
     passed: bool | None = None
@@ -75,3 +77,43 @@ def sync_device(device) -> None:
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+@dataclass
+class Budget:
+    """Seconds a benchmark may spend (the one-call GPU run gives each module a share of its
+    time cap): timing loops stop early, after at least one timed step, once it is spent."""
+
+    seconds: float
+    started: float = field(default_factory=time.perf_counter)
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.started)
+
+    def share(self, fraction: float) -> float:
+        """Seconds for the next measurement: ``fraction`` of the budget, at most what is left."""
+        return max(0.0, min(self.seconds * fraction, self.left()))
+
+
+UNLIMITED = float("inf")
+
+
+def timed_rate(step: Callable[[], Any], items_per_step: int, steps: int, device,
+               max_seconds: float = UNLIMITED, warmup: int = 1) -> tuple[float, int]:  # fmt: skip
+    """Items/s of ``step`` over ``steps`` timed calls after ``warmup`` untimed ones, stopping
+    early (after at least one) once ``max_seconds`` have passed; returns (rate, steps timed).
+
+    On CUDA the clock is read after a device synchronisation, so the rate is of the work, not
+    of the launches; the early stop may see only launches (a soft cap, which is all it is)."""
+    for _ in range(warmup):
+        step()
+    sync_device(device)
+    start = time.perf_counter()
+    done = 0
+    while done < steps:
+        step()
+        done += 1
+        if time.perf_counter() - start > max_seconds:
+            break
+    sync_device(device)
+    return done * items_per_step / (time.perf_counter() - start), done

@@ -9,7 +9,9 @@ of the time. **Fine-tuning** (pretrained encoder, MLP head ``[64]``, dropout 0.3
 **supervised** training (same architecture, fresh weights) use the shared training loop
 with 2-logit cross-entropy, label smoothing, sqrt-balanced class weights (MSE on the
 standardised target for regression), AdamW + cosine, early stopping on the validation
-primary metric (AUPRC, or MAE for LOS), and the best checkpoint is evaluated on test.
+primary metric (AUPRC, or MAE for LOS) — or on the validation log loss when the validation
+split holds too few positive stays for a stable AUPRC (:func:`selection_criterion`; the
+probe's C is chosen the same way) — and the best checkpoint is evaluated on test.
 
 Label fractions subsample the *training* stays only (validation and test stay whole), with a
 subset that is a pure function of ``(seed, task, fraction)``.
@@ -48,6 +50,8 @@ __all__ = [
     "label_fraction_indices",
     "linear_probe",
     "predict",
+    "selection_criterion",
+    "selection_value",
     "sqrt_balanced_weights",
 ]
 
@@ -99,6 +103,7 @@ class DownstreamConfig:
     probe_c_grid: Sequence[float] = (0.01, 0.1, 1.0)
     probe_alpha_grid: Sequence[float] = (1.0, 10.0, 100.0)
     probe_max_iter: int = 2000
+    selection_min_val_positives: int = 20
     device: str = "auto"
 
 
@@ -113,6 +118,7 @@ class TaskResult:
     n_train: int = 0
     regularization: float | None = None
     epochs_run: int | None = None
+    selection: str = ""
 
 
 def label_fraction_indices(
@@ -126,6 +132,8 @@ def label_fraction_indices(
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
     n = len(y)
+    if n == 0:
+        raise ValueError(f"task {task!r}: no labelled training stays to sample a label fraction from")
     if fraction >= 1.0:
         return np.arange(n)
     rng = np.random.default_rng(derive_seed(seed, "label_fraction", task, round(fraction * 1e6)))
@@ -174,6 +182,29 @@ def _primary(kind: str, y: np.ndarray, score: np.ndarray) -> float:
     return float(metric_values(kind, y, score, name)[name][0])
 
 
+def selection_criterion(kind: str, y_val: np.ndarray, min_positives: int) -> tuple[str, bool]:
+    """``(name, maximize)`` of what model selection (early stopping, the probe's C/alpha)
+    reads on the validation stays.
+
+    The primary metric (AUPRC; MAE for regression) when the validation split has at least
+    ``min_positives`` positive stays, else the validation log loss: an AUPRC over a handful
+    of positives jumps by tenths between epochs, and stopping on that noise picks an
+    arbitrary epoch.
+    """
+    name, maximize = PRIMARY_METRIC[kind]
+    if kind == "binary" and int((np.asarray(y_val) == 1).sum()) < min_positives:
+        return "val_log_loss", False
+    return f"val_{name}", maximize
+
+
+def selection_value(kind: str, criterion: str, y: np.ndarray, score: np.ndarray) -> float:
+    """The value of ``criterion`` (:func:`selection_criterion`) for validation scores."""
+    if criterion == "val_log_loss":
+        p = np.clip(np.asarray(score, dtype=float), 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return _primary(kind, y, score)
+
+
 def linear_probe(
     kind: str,
     z_train: np.ndarray,
@@ -187,7 +218,7 @@ def linear_probe(
     """Fit the probe on frozen embeddings; choose C/alpha on the validation primary metric."""
     scaler = StandardScaler().fit(z_train)
     zt, zv, zs = (scaler.transform(z) for z in (z_train, z_val, z_test))
-    _, maximize = PRIMARY_METRIC[kind]
+    criterion, maximize = selection_criterion(kind, y_val, config.selection_min_val_positives)
     best: tuple[float, float, object] | None = None
     if kind == "binary":
         w = sqrt_balanced_weights(y_train)
@@ -198,7 +229,7 @@ def linear_probe(
                 max_iter=config.probe_max_iter,
                 random_state=seed,
             ).fit(zt, y_train.astype(int))
-            metric = _primary(kind, y_val, model.predict_proba(zv)[:, 1])
+            metric = selection_value(kind, criterion, y_val, model.predict_proba(zv)[:, 1])
             if best is None or (metric > best[0] if maximize else metric < best[0]):
                 best = (metric, c, model)
         assert best is not None
@@ -207,7 +238,7 @@ def linear_probe(
         mean, std = float(y_train.mean()), float(y_train.std()) or 1.0
         for alpha in config.probe_alpha_grid:
             model = Ridge(alpha=alpha).fit(zt, (y_train - mean) / std)
-            metric = _primary(kind, y_val, model.predict(zv) * std + mean)
+            metric = selection_value(kind, criterion, y_val, model.predict(zv) * std + mean)
             if best is None or (metric > best[0] if maximize else metric < best[0]):
                 best = (metric, alpha, model)
         assert best is not None
@@ -217,6 +248,7 @@ def linear_probe(
         val_metric=best[0],
         n_train=len(y_train),
         regularization=float(best[1]),
+        selection=criterion,
     )
 
 
@@ -288,10 +320,13 @@ def finetune(
             )
         return F.mse_loss(out[:, 0], y)
 
-    def val_fn(m: nn.Module) -> float:
-        return _primary(kind, val.y, predict(m, val.values, val.mask, kind, scale))
+    criterion, maximize = selection_criterion(kind, val.y, config.selection_min_val_positives)
 
-    _, maximize = PRIMARY_METRIC[kind]
+    def val_fn(m: nn.Module) -> float:
+        return selection_value(
+            kind, criterion, val.y, predict(m, val.values, val.mask, kind, scale)
+        )
+
     result = fit(
         model,
         loss_fn,
@@ -321,4 +356,5 @@ def finetune(
         best_epoch=result.best_epoch,
         n_train=len(train),
         epochs_run=int(result.epochs_run),
+        selection=criterion,
     )

@@ -37,7 +37,7 @@ from clinssl.icu.files import IngestFiles
 from clinssl.icu.io.ricu import HourlyBatch, RicuExport, RicuExportError
 from clinssl.icu.io.ricu_dictionary import CATEGORY_CODES, RICU_CONCEPTS
 from clinssl.icu.io.yaib import YaibCohort
-from clinssl.icu.labels import ICU_TASKS, build_labels
+from clinssl.icu.labels import ICU_TASKS, aki_pre_hours, build_labels
 from clinssl.utils import atomic_path, write_json
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class IngestOptions:
 class DenseResult:
     values: np.ndarray  # (N_cand, T, D) float32
     mask: np.ndarray  # (N_cand, T, D) bool
-    crea: np.ndarray | None  # (N_cand, 2T) float32
+    crea: np.ndarray | None  # (N_cand, crea_pre_hours + 2T) float32, from hour -crea_pre_hours
     negative_hour_rows: int
     unknown_stay_rows: int
     rows_read: int
@@ -77,6 +77,7 @@ def densify(
     n_features: int,
     crea_index: int | None,
     label_hours: int,
+    crea_pre_hours: int = 0,
 ) -> DenseResult:
     """Scatter hourly rows of the stays ``stay_ids`` (sorted) into dense arrays.
 
@@ -86,7 +87,8 @@ def densify(
     values = np.full((n, input_hours, n_features), np.nan, dtype=np.float32)
     mask = np.zeros((n, input_hours, n_features), dtype=bool)
     horizon = max(input_hours, label_hours if crea_index is not None else 0)
-    crea = np.full((n, horizon), np.nan, dtype=np.float32) if crea_index is not None else None
+    pre = crea_pre_hours if crea_index is not None else 0
+    crea = np.full((n, pre + horizon), np.nan, dtype=np.float32) if crea_index is not None else None
     seen = np.zeros((n, horizon), dtype=bool)
     negative = unknown = rows = after = 0
     for batch in batches:
@@ -114,8 +116,9 @@ def densify(
         win = h < input_hours
         values[r[win], h[win]] = batch.values[sel][win]
         mask[r[win], h[win]] = batch.mask[sel][win]
-        if crea is not None:
-            crea[r, h] = batch.values[sel, crea_index]
+        if crea is not None:  # creatinine also from the pre-admission hours [-pre, 0)
+            c_sel = known & (batch.hour >= -pre) & (batch.hour < horizon)
+            crea[pos_clipped[c_sel], batch.hour[c_sel] + pre] = batch.values[c_sel, crea_index]
     return DenseResult(values, mask, crea, negative, unknown, rows, after)
 
 
@@ -193,8 +196,15 @@ def ingest(
             2 * t,
             2 * t,
         )
+    crea_pre = aki_pre_hours(t, t) if crea_index is not None else 0
     dense = densify(
-        stay_ids, source.batches(opts.batch_rows), t, len(feature_names), crea_index, 2 * t
+        stay_ids,
+        source.batches(opts.batch_rows),
+        t,
+        len(feature_names),
+        crea_index,
+        2 * t,
+        crea_pre,
     )
     obs = dense.mask.sum(axis=(1, 2))
     keep = obs >= opts.min_observations
@@ -204,7 +214,10 @@ def ingest(
     }
     exclusions["negative_hour_rows"] = {
         "count": dense.negative_hour_rows,
-        "why": "timeseries rows before ICU admission (hour < 0) are dropped",
+        "why": (
+            "timeseries rows before ICU admission (hour < 0) are not model input; their "
+            "creatinine still enters the AKI baseline (KDIGO: a value known within 7 days)"
+        ),
         "unit": "rows",
     }
     exclusions["rows_after_input_window"] = {
@@ -232,7 +245,9 @@ def ingest(
     static = _static_table(cohort)
 
     if is_ricu:
-        labels = build_labels(cohort, source.mortality(), crea, obs_hours=t)
+        labels = build_labels(
+            cohort, source.mortality(), crea, obs_hours=t, crea_pre_hours=crea_pre
+        )
     else:
         labels = pd.DataFrame({"stay_id": static["stay_id"]})
         task = source.task_labels()

@@ -9,6 +9,8 @@ fit in memory, and vectorised batches keep the benchmark within its time budget.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +20,13 @@ from clinssl.icu.benchmark import SplitTensors
 from clinssl.icu.dataset import ICUDataset
 from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.tasks import check_task_labels
 from clinssl.io.splits import SPLITS
 from clinssl.stats.fairness import age_group
 
-__all__ = ["load_splits", "load_static"]
+__all__ = ["load_splits", "load_static", "planned_tasks"]
+
+log = logging.getLogger(__name__)
 
 
 def load_splits(
@@ -65,3 +70,27 @@ def load_static(static_file: str | Path, age_bins: list[int] | tuple[int, ...]) 
     frame["race"] = frame["race"].astype("string")
     frame["age_group"] = age_group(static["age"], age_bins)
     return frame
+
+
+def planned_tasks(
+    dataset: str,
+    tasks: Sequence[str],
+    left_out: Mapping[str, str],
+    splits: Mapping[str, SplitTensors],
+    labels_file: str | Path,
+) -> dict[str, str]:
+    """``{task: kind}`` of the planned ``tasks`` after checking every split has labels.
+
+    Logs the tasks the planner left out and why (clinssl.icu.tasks.plan_tasks); a planned
+    task without labels in a split stops the job naming dataset, task and split.
+    """
+    for task, reason in left_out.items():
+        log.info("dataset %r: task %s left out (%s)", dataset, task, reason)
+    for task in tasks:
+        counts = {}
+        for name, split in splits.items():
+            y = split.labels[task].to_numpy(dtype=float)
+            labelled = y[~np.isnan(y)]
+            counts[name] = (int(labelled.size), int((labelled == 1).sum()))
+        check_task_labels(dataset, task, ICU_TASKS[task], counts, str(labels_file))
+    return {t: ICU_TASKS[t] for t in tasks}

@@ -18,6 +18,10 @@ PARADIGM_ENCODER: dict[str, str] = {
     "smart": "mart",
 }
 ENCODERS: tuple[str, ...] = ("transformer", "observation", "mart", "linear")
+#: paradigms run as external references outside the controlled comparison (as in SLICES):
+#: SMART brings its own encoder and recipe, so its probe margins are reported as findings,
+#: not gated as planted-truth checks
+EXTERNAL_REFERENCES: tuple[str, ...] = ("smart",)
 #: downstream "paradigms" that are not SSL: training from scratch, and the probe of a
 #: randomly initialised frozen encoder (the floor every SSL probe must beat)
 SUPERVISED, RANDOM = "supervised", "random"
@@ -32,3 +36,18 @@ CLASSICAL = "classical"
 CLASSICAL_FEATURES = "summary_features"  # the "encoder" column of their rows
 CLASSICAL_PROTOCOLS: tuple[str, ...] = ("logistic_regression", "gradient_boosting")
 
+#: the four SLICES tasks and their kinds, in the order tables list them
+TASK_KINDS: dict[str, str] = {
+    "mortality_24h": "binary",
+    "mortality_hospital": "binary",
+    "aki_kdigo": "binary",
+    "los_remaining": "regression",
+}
+TASKS: tuple[str, ...] = tuple(TASK_KINDS)
+#: YAIB task name -> the clinssl label column it fills (the closest definition); a YAIB
+#: cohort holds one task, so only that column has labels
+YAIB_TASK_LABELS: dict[str, str] = {
+    "mortality24": "mortality_hospital",
+    "aki": "aki_kdigo",
+    "los": "los_remaining",
+}

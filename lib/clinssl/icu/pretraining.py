@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "PretrainConfig",
+    "Pretrained",
     "encoder_spec",
     "fresh_encoder",
     "initial_encoder",
@@ -52,6 +53,18 @@ class PretrainConfig:
     min_lr: float = 1e-6
     grad_clip: float = 1.0
     device: str = "auto"
+
+
+class Pretrained(NamedTuple):
+    """What :func:`pretrain` returns (unpacks as ``encoder, result, objective``)."""
+
+    #: the trained encoder, the part kept for downstream use (``objective.encoder``)
+    encoder: nn.Module
+    #: the loop's result (per-epoch loss history)
+    result: TrainResult
+    #: the whole trained objective (encoder plus its heads and target encoder), which
+    #: :func:`clinssl.icu.objective_checks.evaluate_objective` scores on validation stays
+    objective: nn.Module
 
 
 def encoder_spec(
@@ -94,13 +107,14 @@ def pretrain(
     seed: int,
     checkpoint_path: str | Path | None = None,
     job: dict[str, Any] | None = None,
-) -> tuple[nn.Module, TrainResult]:
+) -> Pretrained:
     """Pretrain the encoder of ``spec`` with objective ``paradigm`` on training stays.
 
     ``values``/``mask`` are the normalized, zero-filled training tensors ``(N, T, D)``.
     ``job`` (:func:`clinssl.train.fingerprint.job_fingerprint`) ties a checkpoint to the
     workflow job and its inputs, so a stale one is never resumed.
-    Returns the trained encoder (on CPU) and the loop's result (per-epoch loss history).
+    Returns :class:`Pretrained`: the trained encoder, the loop's result (per-epoch loss
+    history) and the trained objective, all on CPU.
     """
     if values.shape != mask.shape or values.ndim != 3:
         raise ValueError(
@@ -150,7 +164,8 @@ def pretrain(
             "job": job or {},
         },
     )
-    return objective.encoder.cpu(), result
+    objective.cpu()
+    return Pretrained(objective.encoder, result, objective)
 
 
 _BUDGET_KEYS = (

@@ -35,7 +35,8 @@ def age_group(age: pd.Series, edges: Sequence[int] = AGE_BINS) -> pd.Series:
 def group_metrics(
     kind: str, frame: pd.DataFrame, attribute: str, min_group_size: int, threshold: float
 ) -> pd.DataFrame:
-    """One row per group of ``attribute``: n stays, n patients, eligibility and metrics.
+    """One row per group of ``attribute``: n stays, n patients, eligibility (``status``:
+    "compared", or "too few patients" under ``min_group_size``) and metrics.
 
     ``frame`` needs ``y_true``, ``y_score``, ``patient_id`` and the ``attribute`` column.
     """
@@ -49,6 +50,7 @@ def group_metrics(
             "n_patients": int(sub["patient_id"].nunique()),
         }
         row["eligible"] = row["n_patients"] >= min_group_size
+        row["status"] = "compared" if row["eligible"] else "too few patients"
         row.update({m: float(v[0]) for m, v in metric_values(kind, y, s).items()})
         if kind == "binary":
             pred = s >= threshold

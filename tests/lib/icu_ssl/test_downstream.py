@@ -75,7 +75,7 @@ def test_budget_overrides_apply_to_one_paradigm() -> None:
 def benchmark_tables(toy_splits):
     spec = encoder_spec("mae", 6, SMALL)
     train = toy_splits["train"]
-    encoder, result = pretrain(
+    encoder, result, _ = pretrain(
         "mae", train.values, train.mask, spec, {}, PretrainConfig(epochs=3, batch_size=64,
         warmup_epochs=0, device="cpu"), seed=0,
     )  # fmt: skip

@@ -89,7 +89,7 @@ def test_every_ssl_probe_beats_the_random_encoder_probe(cohort) -> None:
     results = {}
     for paradigm in ("mae", "jepa", "contrastive"):
         spec = encoder_spec(paradigm, n_features, ENCODERS)
-        encoder, _ = pretrain(paradigm, train.values, train.mask, spec, {}, BUDGET, seed=0)
+        encoder, _, _ = pretrain(paradigm, train.values, train.mask, spec, {}, BUDGET, seed=0)
         results[paradigm] = _probe_auroc(cohort, encoder)
     print(f"probe AUROC ({TASK}): random {random_auroc:.3f}, " + ", ".join(
         f"{p} {a:.3f}" for p, a in results.items()

@@ -10,17 +10,23 @@ Modules (each testable without Snakemake):
   encoder must beat); the long metrics table (with bootstrap CIs) and test predictions.
 * :mod:`.summary` — :func:`summarize` (mean ± sd over seeds per paradigm × task × protocol ×
   fraction × metric) and :func:`summary_markdown`.
-* :mod:`.compare` — :func:`paired_vs_supervised` (per seed, the paired bootstrap difference
-  in the primary metric against supervised training on the same test stays) and
+* :mod:`.compare` — :func:`paired_versus` (per seed, the paired bootstrap difference in the
+  primary metric against a reference model — supervised training, gradient boosting — on
+  the same test stays) and
   :func:`probe_vs_random` (each SSL probe against the random-encoder probe, seed-averaged).
 * :mod:`.planted` — :func:`planted_checks` on the synthetic cohort's planted truth.
+* :mod:`.classical` — the classical baselines (logistic regression, gradient boosting on
+  per-variable summaries of the input window), rows in the same schemas.
+* :mod:`.checks` — :func:`benchmark_report`: objective checks, findings, fairness overview
+  on every dataset, planted checks only where there is planted truth.
 
 Every CI and paired margin resamples test **patients** (:mod:`clinssl.stats.bootstrap`): a
 patient's stays are correlated, and resampling stays as if independent makes the intervals
 too narrow.
 """
 
-from clinssl.icu.benchmark.compare import paired_vs_supervised, probe_vs_random
+from clinssl.icu.benchmark.checks import benchmark_report
+from clinssl.icu.benchmark.compare import paired_versus, paired_vs_supervised, probe_vs_random
 from clinssl.icu.benchmark.planted import planted_checks
 from clinssl.icu.benchmark.protocols import (
     METRIC_COLUMNS,
@@ -35,6 +41,8 @@ __all__ = [
     "METRIC_COLUMNS",
     "PREDICTION_COLUMNS",
     "SplitTensors",
+    "benchmark_report",
+    "paired_versus",
     "paired_vs_supervised",
     "planted_checks",
     "probe_vs_random",

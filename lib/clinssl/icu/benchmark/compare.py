@@ -10,7 +10,7 @@ from clinssl.icu.names import RANDOM, SUPERVISED
 from clinssl.stats.bootstrap import paired_margin, paired_replicates, percentile_ci
 from clinssl.utils.seeding import derive_seed
 
-__all__ = ["paired_vs_supervised", "probe_vs_random"]
+__all__ = ["paired_versus", "paired_vs_supervised", "probe_vs_random"]
 
 def _paired(
     kind: str, merged: pd.DataFrame, other: str, n_resamples: int, seed: int,
@@ -30,33 +30,42 @@ def _paired(
     )  # fmt: skip
 
 
-def paired_vs_supervised(
+def paired_versus(
     predictions: pd.DataFrame,
     tasks: dict[str, str],
+    reference_paradigm: str,
+    reference_protocol: str,
     n_resamples: int = 1000,
     confidence: float = 0.95,
 ) -> pd.DataFrame:
-    """Primary-metric difference of every non-supervised result against supervised training.
+    """Primary-metric difference of every other result against one reference model.
 
     For each (paradigm, protocol, task, fraction, seed) the same bootstrap resamples of the
     shared test patients are applied to both models (a paired bootstrap); rows report the
-    point difference, its CI, and a two-sided bootstrap p-value. Direction: positive =
-    better than supervised (for MAE the sign is flipped so this holds).
+    point difference, its CI, and a two-sided bootstrap p-value, averaged over seeds.
+    Direction: positive = better than the reference (for MAE the sign is flipped so this
+    holds). ``reference`` names the reference (``paradigm/protocol``).
     """
-    sup = predictions[predictions["protocol"] == SUPERVISED]
+    is_ref = (predictions["paradigm"] == reference_paradigm) & (
+        predictions["protocol"] == reference_protocol
+    )
+    ref_all = predictions[is_ref]
     rows = []
     keys = ["paradigm", "encoder", "protocol", "task", "label_fraction", "seed"]
-    for key, other in predictions[predictions["protocol"] != SUPERVISED].groupby(keys):
+    for key, other in predictions[~is_ref].groupby(keys):
         paradigm, encoder, protocol, task, fraction, seed = key
-        ref = sup[
-            (sup["task"] == task) & (sup["label_fraction"] == fraction) & (sup["seed"] == seed)
+        ref = ref_all[
+            (ref_all["task"] == task)
+            & (ref_all["label_fraction"] == fraction)
+            & (ref_all["seed"] == seed)
         ]
         if ref.empty:
             continue
-        merged = other.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_sup"))
+        merged = other.merge(ref[["stay_id", "y_score"]], on="stay_id", suffixes=("", "_ref"))
         metric, diff, boot = _paired(
-            tasks[task], merged, "y_score_sup", n_resamples, derive_seed(int(seed), "paired", task)
-        )
+            tasks[task], merged, "y_score_ref", n_resamples,
+            derive_seed(int(seed), "paired", reference_paradigm, reference_protocol, task),
+        )  # fmt: skip
         margin = paired_margin(diff, boot, confidence)
         rows.append({
             "paradigm": paradigm, "encoder": encoder, "protocol": protocol, "task": task,
@@ -67,7 +76,7 @@ def paired_vs_supervised(
     if per_seed.empty:
         return per_seed
     agg = per_seed.groupby(["paradigm", "encoder", "protocol", "task", "label_fraction", "metric"])
-    return (
+    out = (
         agg.agg(
             delta_mean=("delta", "mean"),
             delta_sd=("delta", "std"),
@@ -80,6 +89,18 @@ def paired_vs_supervised(
         .reset_index()
         .fillna({"delta_sd": 0.0})
     )
+    out.insert(0, "reference", f"{reference_paradigm}/{reference_protocol}")
+    return out
+
+
+def paired_vs_supervised(
+    predictions: pd.DataFrame,
+    tasks: dict[str, str],
+    n_resamples: int = 1000,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`paired_versus` supervised training from scratch (the deep-learning baseline)."""
+    return paired_versus(predictions, tasks, SUPERVISED, SUPERVISED, n_resamples, confidence)
 
 
 def probe_vs_random(

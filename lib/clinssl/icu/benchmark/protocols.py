@@ -1,8 +1,10 @@
 """Run every protocol of one paradigm and seed: the long metrics table and test predictions.
 
 Schemas (also what the workflow writes): ``metrics``: paradigm, encoder, protocol, task,
-kind, label_fraction, seed, n_train, n_test, val_metric, best_epoch, epochs_run (trained
-protocols), regularization (the probe's chosen C or alpha), metric, value, ci_low, ci_high.
+kind, label_fraction, seed, n_train, n_test, selection (what model selection read on the
+validation stays: ``val_auprc``, ``val_log_loss`` or ``val_mae``), val_metric (its best value),
+best_epoch, epochs_run (trained protocols), regularization (the probe's chosen C or alpha),
+metric, value, ci_low, ci_high.
 ``predictions``: paradigm, encoder, protocol, task, label_fraction, seed, stay_id,
 patient_id, y_true, y_score. CIs resample test **patients**: a patient's stays are
 correlated.
@@ -22,6 +24,7 @@ from torch import nn
 from clinssl.icu.downstream import (
     DownstreamConfig,
     SplitData,
+    TaskResult,
     embed,
     finetune,
     label_fraction_indices,
@@ -33,12 +36,14 @@ from clinssl.utils.seeding import derive_seed
 
 log = logging.getLogger(__name__)
 
-__all__ = ["METRIC_COLUMNS", "PREDICTION_COLUMNS", "SplitTensors", "run_protocols"]
+__all__ = [
+    "METRIC_COLUMNS", "PREDICTION_COLUMNS", "SplitTensors", "result_records", "run_protocols",
+]  # fmt: skip
 
 METRIC_COLUMNS = [
     "paradigm", "encoder", "protocol", "task", "kind", "label_fraction", "seed", "n_train",
-    "n_test", "val_metric", "best_epoch", "epochs_run", "regularization", "metric", "value",
-    "ci_low", "ci_high",
+    "n_test", "selection", "val_metric", "best_epoch", "epochs_run", "regularization", "metric",
+    "value", "ci_low", "ci_high",
 ]  # fmt: skip
 PREDICTION_COLUMNS = [
     "paradigm", "encoder", "protocol", "task", "label_fraction", "seed", "stay_id",
@@ -78,6 +83,48 @@ def _metric_rows(
         kind, test.y, scores, groups=test.patient_id, n_resamples=n_resamples, seed=seed
     )
     return [{**base, "metric": m, **v} for m, v in results.items()]
+
+
+def result_records(
+    result: TaskResult,
+    test: SplitData,
+    *,
+    n_resamples: int,
+    paradigm: str,
+    encoder: str,
+    protocol: str,
+    task: str,
+    kind: str,
+    fraction: float,
+    seed: int,
+) -> tuple[list[dict], pd.DataFrame]:
+    """The metric rows (with patient-bootstrap CIs) and the test-prediction frame of one
+    fitted model: the one place that decides what a benchmark row holds, for the encoder
+    protocols and the classical baselines alike."""
+    base = {
+        "paradigm": paradigm, "encoder": encoder, "protocol": protocol, "task": task,
+        "kind": kind, "label_fraction": float(fraction), "seed": int(seed),
+        "n_train": int(result.n_train), "n_test": len(test), "selection": result.selection,
+        "val_metric": float(result.val_metric),
+        "best_epoch": float(result.best_epoch) if result.best_epoch else np.nan,
+        "epochs_run": float(result.epochs_run) if result.epochs_run else np.nan,
+        "regularization": result.regularization if result.regularization is not None else np.nan,
+    }  # fmt: skip
+    rows = _metric_rows(
+        base, kind, test, result.scores, n_resamples, derive_seed(seed, "bootstrap", task)
+    )
+    log.info(
+        "%s %s %s frac=%g: %s", paradigm, protocol, task, fraction,
+        {r["metric"]: round(r["value"], 4) for r in rows},
+    )  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "paradigm": paradigm, "encoder": encoder, "protocol": protocol, "task": task,
+            "label_fraction": float(fraction), "seed": int(seed), "stay_id": test.stay_id,
+            "patient_id": test.patient_id, "y_true": test.y, "y_score": result.scores,
+        }  # fmt: skip
+    )
+    return rows, frame
 
 
 def run_protocols(
@@ -154,49 +201,13 @@ def run_protocols(
                         fingerprint={"paradigm": paradigm, "protocol": protocol, "task": task,
                                      "fraction": fraction, "job": job or {}},  # fmt: skip
                     )
-                base = {
-                    "paradigm": paradigm, "encoder": encoder_name, "protocol": protocol,
-                    "task": task, "kind": kind, "label_fraction": float(fraction),
-                    "seed": int(seed), "n_train": int(result.n_train), "n_test": len(test),
-                    "val_metric": float(result.val_metric),
-                    "best_epoch": float(result.best_epoch) if result.best_epoch else np.nan,
-                    "epochs_run": float(result.epochs_run) if result.epochs_run else np.nan,
-                    "regularization": (
-                        result.regularization if result.regularization is not None else np.nan
-                    ),
-                }  # fmt: skip
-                metric_rows += _metric_rows(
-                    base,
-                    kind,
-                    test,
-                    result.scores,
-                    n_resamples,
-                    derive_seed(seed, "bootstrap", task),
-                )
-                log.info(
-                    "%s %s %s frac=%g: %s",
-                    paradigm,
-                    protocol,
-                    task,
-                    fraction,
-                    {r["metric"]: round(r["value"], 4) for r in metric_rows[-4:]},
-                )
-                prediction_frames.append(
-                    pd.DataFrame(
-                        {
-                            "paradigm": paradigm,
-                            "encoder": encoder_name,
-                            "protocol": protocol,
-                            "task": task,
-                            "label_fraction": float(fraction),
-                            "seed": int(seed),
-                            "stay_id": test.stay_id,
-                            "patient_id": test.patient_id,
-                            "y_true": test.y,
-                            "y_score": result.scores,
-                        }  # fmt: skip
-                    )
-                )
+                rows, frame = result_records(
+                    result, test, n_resamples=n_resamples, paradigm=paradigm,
+                    encoder=encoder_name, protocol=protocol, task=task, kind=kind,
+                    fraction=fraction, seed=seed,
+                )  # fmt: skip
+                metric_rows += rows
+                prediction_frames.append(frame)
     metrics = pd.DataFrame(metric_rows, columns=METRIC_COLUMNS)
     predictions = pd.concat(prediction_frames, ignore_index=True)[PREDICTION_COLUMNS]
     return metrics, predictions

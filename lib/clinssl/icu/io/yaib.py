@@ -32,13 +32,8 @@ import pyarrow.parquet as pq
 
 from clinssl.icu.io.ricu import HourlyBatch, RicuExportError, unreadable_as_export_error
 from clinssl.icu.io.ricu_dictionary import RICU_CONCEPTS
+from clinssl.icu.names import YAIB_TASK_LABELS
 
-#: YAIB task name -> clinssl label column it fills (the closest definition).
-YAIB_TASK_LABELS = {
-    "mortality24": "mortality_hospital",
-    "aki": "aki_kdigo",
-    "los": "los_remaining",
-}
 
 _NS_PER_HOUR = 3_600_000_000_000
 
