@@ -10,8 +10,7 @@ import json
 import pandas as pd
 import yaml
 
-from clinssl.config_schema import schema_defaults
-from snakerunner import WorkflowRunner, load_test_config
+from snakerunner import REPO_ROOT, WorkflowRunner, load_test_config
 
 RAW = ("results/raw/synthetic/ricu", "results/raw/synthetic/yaib")
 ROOT = "results/icu/yaib_mort"
@@ -28,7 +27,8 @@ def test_yaib_mortality_cohort_end_to_end(tmp_path, built_branch) -> None:
     config["icu"]["run_datasets"] = ["yaib_mort"]
     config["icu"]["ssl"]["paradigms"] = ["mae"]  # one paradigm keeps the test short
     config["icu"]["ssl"]["downstream"].pop("tasks", None)  # the default: all four tasks
-    default_tasks = schema_defaults()["icu"]["ssl"]["downstream"]["tasks"]
+    schema = yaml.safe_load((REPO_ROOT / "config/schema/icu_ssl.schema.yaml").read_text())
+    default_tasks = schema["properties"]["downstream"]["properties"]["tasks"]["default"]
     assert len(default_tasks) == 4
     runner = WorkflowRunner(tmp_path / "work", config)
     runner.stage(built_branch("icu").workdir, RAW)

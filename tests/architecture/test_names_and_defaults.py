@@ -31,8 +31,8 @@ from clinssl.events.model import EventModelConfig
 from clinssl.events.synthetic import MIMIC4CohortConfig
 from clinssl.events.text import TfidfSettings
 from clinssl.events.training import EventTrainConfig
-from clinssl.icu.benchmark.classical import GradientBoostingConfig
 from clinssl.icu import names as icu_names
+from clinssl.icu.benchmark.classical import GradientBoostingConfig
 from clinssl.icu.downstream import DownstreamConfig
 from clinssl.icu.encoders import ENCODERS
 from clinssl.icu.ingest import IngestOptions

@@ -11,6 +11,7 @@ PARADIGMS = ("mae", "jepa", "contrastive", "smart", "supervised", "random")
 
 def test_icu_fairness(runner, built_branch) -> None:
     preds = [f"{DATA}/ssl/{p}/seed0/predictions.parquet" for p in PARADIGMS]
+    preds.append(f"{DATA}/ssl/classical/predictions.parquet")
     runner.stage(built_branch("icu").workdir, [f"{DATA}/static.parquet", *preds])
     groups_path, summary_path = runner.run_rule(
         "icu_fairness",
@@ -27,6 +28,8 @@ def test_icu_fairness(runner, built_branch) -> None:
         "80+",
     }
     assert (groups["eligible"] == (groups["n_patients"] >= fair["min_group_size"])).all()
+    assert (groups["status"] == groups["eligible"].map({True: "compared", False: "too few patients"})).all()
+    assert "classical" in set(summary["paradigm"])
     n_sets = sum(
         pd.read_parquet(runner.path(p))
         .groupby(["paradigm", "encoder", "protocol", "task", "label_fraction"])

@@ -1,4 +1,5 @@
-"""Rule icu_splits: patient-level splits and train-only normalization statistics."""
+"""Rule icu_splits: patient-level splits stratified on hospital mortality, and train-only
+normalization statistics."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def test_icu_splits(runner, built_branch) -> None:
     built = built_branch("icu")
     runner.stage(
         built.workdir,
-        [f"{BASE}/{f}" for f in ("values.npy", "mask.npy", "static.parquet", "metadata.json")],
+        [f"{BASE}/{f}" for f in ("values.npy", "mask.npy", "static.parquet", "labels.parquet",
+                                  "metadata.json")],  # fmt: skip
     )
     targets = [
         f"{BASE}/splits/seed{s}/{f}"
@@ -48,3 +50,14 @@ def test_icu_splits(runner, built_branch) -> None:
     every = values[:, :, j][mask[:, :, j]].astype(np.float64)
     assert abs(norm["mean"][j] - every.mean()) > 1e-6  # val/test values did not enter
     assert norm["n_observed"][j] == len(hr) and norm["seed"] == 0
+    # stratified on hospital mortality: each split's positive share of its labelled
+    # stays is close to the cohort's (a patient counts in one stratum)
+    assert norm["stratified_by"] == "mortality_hospital"
+    labels = pd.read_parquet(runner.path(f"{BASE}/labels.parquet")).merge(splits0, on="stay_id")
+    y = labels.dropna(subset=["mortality_hospital"])
+    positives = y.groupby("split")["mortality_hospital"].sum().astype(int).to_dict()
+    assert positives == norm["stratum_positives"]
+    patients = y.groupby("patient_id").agg(split=("split", "first"), y=("mortality_hospital", "max"))
+    share = patients.groupby("split")["y"].sum() / patients["y"].sum()
+    size = patients["split"].value_counts(normalize=True)
+    assert ((share - size).abs() < 0.06).all(), (share, size)

@@ -144,7 +144,10 @@ def device_main(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     if unknown:
         parser.error(f"no device benchmark {unknown}; known: {list(gpu.GPU_BENCHMARKS)}")
     names = tuple(n for n in gpu.GPU_BENCHMARKS if n in args.names) or gpu.GPU_BENCHMARKS
-    device = select_device(args.device)
+    try:
+        device = select_device(args.device)
+    except (RuntimeError, ValueError) as exc:
+        parser.error(f"--device {args.device}: {exc}")
     out = args.out or Path("results/bench-gpu")
     cap = gpu.TIME_CAP_S if args.time_cap is None else args.time_cap
     record = gpu.run_all(out, device, args.scale, names, cap)

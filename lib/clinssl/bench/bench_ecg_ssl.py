@@ -129,6 +129,24 @@ DEVICE_SIZES: dict[tuple[str, str], dict[str, int]] = {
 }
 
 
+def _device_rates(device: torch.device, batch: int, steps: int, amp: bool,
+                  max_seconds: float) -> dict[str, tuple[float, int]]:  # fmt: skip
+    """(samples/s, timed steps) of the clinssl epoch step and of the step alone."""
+    model, opt = _model(device)
+    cfg = ECGAugmentConfig()
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 12, LENGTH, device=device)
+
+    def epoch_step() -> None:
+        _step(model, opt, augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen), amp)
+
+    def step_alone() -> None:
+        _step(model, opt, x, x.flip(-1), amp)
+
+    return {"epoch": timed_rate(epoch_step, batch, steps, device, max_seconds),
+            "step_alone": timed_rate(step_alone, batch, steps, device, max_seconds)}  # fmt: skip
+
+
 def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget | None = None
                ) -> list[Measurement]:  # fmt: skip
     """The ECG SimCLR numbers of the one-call benchmark on ``device`` (module docstring)."""
@@ -136,24 +154,12 @@ def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget 
     sizes = DEVICE_SIZES[(device.type, scale)]
     batch, steps = sizes["batch"], sizes["steps"]
     label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
-    cfg = ECGAugmentConfig()
     out = []
     for precision, amp in (("fp32", False), ("bf16", True)):
-        model, opt = _model(device)
-        gen = torch.Generator().manual_seed(0)
-        x = torch.randn(batch, 12, LENGTH, device=device)
-
-        def epoch_step() -> None:
-            _step(model, opt, augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen),
-                  amp)  # fmt: skip
-
-        def step_alone() -> None:
-            _step(model, opt, x, x.flip(-1), amp)
-
+        rates = _device_rates(device, batch, steps, amp, budget.share(0.22))
         details = {"device": label, "precision": precision, "batch": batch,
                    "crop": [12, LENGTH], "encoder": "cnn1d (width 64) + projector"}  # fmt: skip
-        for name, fn in (("epoch", epoch_step), ("step_alone", step_alone)):
-            rate, done = timed_rate(fn, batch, steps, device, budget.share(0.22))
+        for name, (rate, done) in rates.items():
             out.append(Measurement(f"simclr_{name}_{precision}_samples_per_s", rate,
                                    "samples/s", details={**details, "steps": done}))  # fmt: skip
     return out

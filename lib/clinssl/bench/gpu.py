@@ -92,7 +92,8 @@ class _Alarm:
             def interrupt(signum, frame):
                 if self.inside:
                     self.inside = False
-                    raise TimeCapExceeded(f"interrupted at the run's time cap ({self.seconds:.0f} s)")
+                    cap = f"{self.seconds:.0f} s"
+                    raise TimeCapExceeded(f"interrupted at the run's time cap ({cap})")
 
             self.previous = signal.signal(signal.SIGALRM, interrupt)
             signal.setitimer(signal.ITIMER_REAL, max(self.seconds, 1e-3))
@@ -141,7 +142,7 @@ def run_all(out: Path, device, scale: str = "full", names: tuple[str, ...] = GPU
                 finally:
                     alarm.inside = False
                 entry["measurements"] = [m.to_dict() for m in results]
-            except Exception as exc:  # noqa: BLE001 - one module's failure is recorded
+            except Exception as exc:  # one module's failure is recorded, the run goes on
                 import traceback
 
                 entry["error"] = f"{type(exc).__name__}: {exc}\n" + traceback.format_exc()[-4000:]

@@ -57,8 +57,8 @@ _FALLBACK_STYLES = ({"color": "tab:olive", "ls": "--"}, {"color": "tab:cyan", "l
 
 
 def _bar_colors(combos: list[tuple[str, float]]) -> list:
-    """One colour family per protocol (off the reference lines' colours), darker for more
-    labels."""
+    """One colour family per protocol (none of the reference lines' colours), darker for a
+    larger label fraction."""
     colors = []
     for protocol, fraction in combos:
         own = sorted(f for p, f in combos if p == protocol)

@@ -137,7 +137,7 @@ def test_summary_paired_and_checks(benchmark_tables) -> None:
         {"attribute": ["age_group"], "task": ["mortality_hospital"], "label_fraction": [1.0],
          "protocol": ["supervised"], "auroc_gap": [0.1], "worst_group_auroc": ["80+"]}
     )  # fmt: skip
-    checks = planted_checks(table, fairness)["checks"]
+    checks = planted_checks(table, fairness)
     assert checks["supervised_supervised_aki_kdigo_auroc"]["passed"]
     assert "probe_mae_beats_random_mortality_hospital" in checks
     assert checks["age_group_auroc_gap_mortality_hospital"]["passed"]
@@ -177,9 +177,9 @@ def test_probe_vs_random_separates_a_real_margin_from_noise() -> None:
         "task": "mortality_hospital", "kind": "binary", "label_fraction": 1.0, "seed": 0,
         "metric": "auroc", "value": [0.7, 0.6, 0.61], "ci_low": 0.5, "ci_high": 0.8,
     }))  # fmt: skip
-    checks = planted_checks(table, pd.DataFrame(), probe_comparison=out.reset_index())["checks"]
-    smart = checks["probe_smart_beats_random_mortality_hospital"]
-    assert smart["passed"] and smart["clear_of_test_noise"] and smart["seeds_better"] == "3/3"
+    checks = planted_checks(table, pd.DataFrame(), probe_comparison=out.reset_index())
+    # SMART is an external reference: its margin is a finding, never a planted check
+    assert not any("smart" in name for name in checks)
     jepa = checks["probe_jepa_beats_random_mortality_hospital"]
     assert jepa["passed"] and not jepa["clear_of_test_noise"]  # a pass within the noise
     assert jepa["paired_margin_ci95"][0] < 0

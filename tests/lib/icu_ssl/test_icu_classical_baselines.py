@@ -106,3 +106,15 @@ def test_selection_falls_back_to_log_loss_with_few_validation_positives() -> Non
     assert selection_criterion("binary", few, 20) == ("val_log_loss", False)
     assert selection_criterion("binary", many, 20) == ("val_auprc", True)
     assert selection_criterion("regression", many, 20) == ("val_mae", False)
+
+
+def test_gradient_boosting_ignores_columns_never_observed_in_training() -> None:
+    from clinssl.icu.benchmark.classical import fit_gradient_boosting
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 3))
+    x[:, 1] = np.nan  # a variable no training stay has (a small label fraction, a rare lab)
+    y = (x[:, 0] > 0).astype(float)
+    result = fit_gradient_boosting("binary", x, y, x[:20], y[:20], x[:20],
+                                   GradientBoostingConfig(max_iter=5), 20, 0)  # fmt: skip
+    assert result.scores.shape == (20,) and np.isfinite(result.scores).all()

@@ -44,10 +44,10 @@ from clinssl.icu.benchmark.protocols import (
 from clinssl.icu.downstream import (
     DownstreamConfig,
     TaskResult,
-    selection_value,
     label_fraction_indices,
     linear_probe,
     selection_criterion,
+    selection_value,
     sqrt_balanced_weights,
 )
 from clinssl.icu.names import CLASSICAL, CLASSICAL_FEATURES, CLASSICAL_PROTOCOLS
@@ -175,6 +175,10 @@ def fit_gradient_boosting(
 ) -> TaskResult:
     """Histogram gradient boosting; the iteration count is the validation-best stage."""
     criterion, maximize = selection_criterion(kind, y_val, min_val_positives)
+    # a column never observed in the training rows carries nothing to split on (and
+    # scikit-learn's binning fails on an all-NaN column)
+    seen = ~np.isnan(x_train).all(axis=0)
+    x_train, x_val, x_test = x_train[:, seen], x_val[:, seen], x_test[:, seen]
     params = dict(
         max_iter=config.max_iter,
         learning_rate=config.learning_rate,

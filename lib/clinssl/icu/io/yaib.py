@@ -34,7 +34,6 @@ from clinssl.icu.io.ricu import HourlyBatch, RicuExportError, unreadable_as_expo
 from clinssl.icu.io.ricu_dictionary import RICU_CONCEPTS
 from clinssl.icu.names import YAIB_TASK_LABELS
 
-
 _NS_PER_HOUR = 3_600_000_000_000
 
 
