@@ -39,8 +39,8 @@ beats by a relative margin.
 Determinism: the masks come from torch's global RNG, so evaluation runs inside
 ``torch.random.fork_rng`` seeded with ``seed`` (the caller's RNG state is untouched), in eval
 mode (no dropout) and without gradients; the modules' training flags are restored after.
-The per-batch forward passes below mirror each objective's ``loss``; a test checks that the
-loss recomputed from them equals ``loss`` under the same seed, so the two cannot drift apart.
+Each batch is one draw of the objective's own ``pretext`` (the function its training ``loss``
+reduces), so the check scores exactly what pretraining optimised.
 """
 
 from __future__ import annotations
@@ -53,22 +53,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from clinssl.icu.masking import (
-    block_timestep_mask,
-    complementary_timestep_masks,
-    elementwise_mask,
-    random_timestep_mask,
-)
 from clinssl.icu.objectives import OBJECTIVES
-from clinssl.nn.layers import masked_mean
 
 __all__ = [
-    "contrastive_batch",
     "evaluate_objective",
-    "jepa_batch",
-    "mae_batch",
     "objective_check",
-    "smart_batch",
     "train_feature_mean",
 ]
 
@@ -87,53 +76,6 @@ def train_feature_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     total = np.where(mask, values, 0.0).sum(axis=(0, 1), dtype=np.float64)
     count = mask.sum(axis=(0, 1))
     return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-
-
-# --- one batch of each objective's pretext task (mirrors its ``loss``) ---------------------
-
-
-def mae_batch(objective: nn.Module, values: torch.Tensor, mask: torch.Tensor):
-    """``(reconstruction (B, T, D), weight (B, T, D))``: the observed entries of masked hours."""
-    tokens, valid = objective.encoder.tokenize(values, mask)
-    visible = random_timestep_mask(valid, objective.mask_ratio)
-    h = objective.encoder.encode(tokens, visible)
-    recon = objective.decoder(h, visible, valid)
-    weight = (mask.bool() & (valid & ~visible).unsqueeze(-1)).to(recon.dtype)
-    return recon, weight
-
-
-def jepa_batch(objective: nn.Module, values: torch.Tensor, mask: torch.Tensor):
-    """``(prediction (B, T, d), LayerNorm-ed target (B, T, d), weight (B, T))``: masked valid hours."""
-    tokens, valid = objective.encoder.tokenize(values, mask)
-    visible = block_timestep_mask(valid, objective.mask_ratio, objective.n_blocks)
-    h = objective.encoder.encode(tokens, visible)
-    pred = objective.predictor(h, visible, valid)
-    t_tokens, _ = objective.target_encoder.tokenize(values, mask)
-    target = objective.target_encoder.encode(t_tokens, valid)
-    target = F.layer_norm(target, target.shape[-1:])
-    return pred, target, (valid & ~visible).to(pred.dtype)
-
-
-def smart_batch(objective: nn.Module, values: torch.Tensor, mask: torch.Tensor):
-    """``(prediction (B, V, T, d), target (B, V, T, d), weight (B, V, T))``: masked observed entries."""
-    obs = mask.bool()
-    visible = elementwise_mask(obs, objective.min_ratio, objective.max_ratio)
-    h = objective.encoder.forward_tokens(values * visible.to(values.dtype), visible)
-    pred = objective.proj_out(objective.predictor(h))
-    target = objective.target_encoder.forward_tokens(values, obs)
-    return pred, target, (obs & ~visible).transpose(1, 2).to(pred.dtype)
-
-
-def contrastive_batch(objective: nn.Module, values: torch.Tensor, mask: torch.Tensor):
-    """``(z1, z2)``: projected, L2-normalised embeddings ``(B, p)`` of the two views."""
-    tokens, valid = objective.encoder.tokenize(values, mask)
-    views = complementary_timestep_masks(valid, objective.mask_ratio)
-    return tuple(
-        F.normalize(
-            objective.projection(masked_mean(objective.encoder.encode(tokens, v), v)), dim=-1
-        )
-        for v in views
-    )
 
 
 # --- accumulators over batches ------------------------------------------------------------
@@ -186,16 +128,16 @@ def _masked_mse(
     dim = 1
     for v, m in batches:
         if paradigm == "mae":
-            recon, w = mae_batch(objective, v, m)
+            recon, w = objective.pretext(v, m)
             model_se += float((((recon - v) ** 2) * w).double().sum())
             baseline_se += float((((feature_mean - v) ** 2) * w).double().sum())
             count += float(w.double().sum())
             continue
         if paradigm == "jepa":
-            pred, target, w = jepa_batch(objective, v, m)
+            pred, target, w = objective.pretext(v, m)
             grouped_target, grouped_w = target.unsqueeze(1), w.unsqueeze(1)  # one group
         else:
-            pred, target, w = smart_batch(objective, v, m)
+            pred, target, w = objective.pretext(v, m)
             grouped_target, grouped_w = target, w
         dim = target.shape[-1]
         model_se += float((((pred - target) ** 2).mean(-1) * w).double().sum())
@@ -215,7 +157,7 @@ def _masked_cosine(
     model = count = 0.0
     sums = unit_sums = None
     for v, m in batches:
-        pred, target, w = jepa_batch(objective, v, m)
+        pred, target, w = objective.pretext(v, m)
         model += float(((1.0 - F.cosine_similarity(pred, target, dim=-1)) * w).double().sum())
         count += float(w.double().sum())
         t, wd = target.double(), w.double().unsqueeze(-1)
@@ -233,7 +175,7 @@ def _retrieval(
 ) -> dict[str, Any]:
     correct, n, n_batches = 0.0, 0, 0
     for v, m in batches:
-        z1, z2 = contrastive_batch(objective, v, m)
+        z1, z2 = objective.pretext(v, m)
         sim = z1 @ z2.T
         at_max = sim == sim.max(dim=1, keepdim=True).values
         correct += float((at_max.diagonal().double() / at_max.sum(dim=1).double()).sum())

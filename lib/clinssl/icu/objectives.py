@@ -3,7 +3,10 @@
 Each objective is an ``nn.Module`` that owns the encoder it trains (``.encoder``, the part
 kept for downstream use) plus its paradigm-specific heads, and exposes
 
-* ``loss(values, mask) -> scalar`` — one pretraining step's loss on a batch,
+* ``pretext(values, mask)`` — one draw of the pretext task: the model's outputs, their
+  targets and the weights of the scored entries (the objective check of
+  :mod:`clinssl.icu.objective_checks` compares these with a trivial predictor),
+* ``loss(values, mask) -> scalar`` — one pretraining step's loss on a batch, from ``pretext``,
 * ``ema_update(step, total_steps)`` — called after each optimiser step by the shared loop's
   ``on_step`` hook (no-op unless the objective has an EMA target encoder).
 
@@ -113,12 +116,20 @@ class MAEObjective(nn.Module):
             encoder.n_features,
         )
 
-    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def pretext(
+        self, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(reconstruction (B, T, D), weight (B, T, D))``: one draw of the pretext task,
+        the weight selecting the observed entries of masked hours (what :meth:`loss` scores
+        and the objective check compares with mean imputation)."""
         tokens, valid = self.encoder.tokenize(values, mask)
         visible = random_timestep_mask(valid, self.mask_ratio)
         h = self.encoder.encode(tokens, visible)
         recon = self.decoder(h, visible, valid)
-        target_w = (mask.bool() & (valid & ~visible).unsqueeze(-1)).to(recon.dtype)
+        return recon, (mask.bool() & (valid & ~visible).unsqueeze(-1)).to(recon.dtype)
+
+    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        recon, target_w = self.pretext(values, mask)
         return ((recon - values) ** 2 * target_w).sum() / target_w.sum().clamp(min=1.0)
 
     def ema_update(self, step: int, total_steps: int) -> None:
@@ -163,7 +174,11 @@ class JEPAObjective(nn.Module):
             loss_type,
         )
 
-    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def pretext(
+        self, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(prediction (B, T, d), LayerNorm-ed target (B, T, d), weight (B, T))`` of one
+        draw of the pretext task: the masked valid hours."""
         tokens, valid = self.encoder.tokenize(values, mask)
         visible = block_timestep_mask(valid, self.mask_ratio, self.n_blocks)
         h = self.encoder.encode(tokens, visible)
@@ -173,7 +188,10 @@ class JEPAObjective(nn.Module):
             t_tokens, _ = self.target_encoder.tokenize(values, mask)
             target = self.target_encoder.encode(t_tokens, valid)
             target = F.layer_norm(target, target.shape[-1:])
-        w = (valid & ~visible).to(pred.dtype)
+        return pred, target, (valid & ~visible).to(pred.dtype)
+
+    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        pred, target, w = self.pretext(values, mask)
         if self.loss_type == "mse":
             per_tok = ((pred - target) ** 2).mean(dim=-1)
         else:
@@ -206,14 +224,20 @@ class ContrastiveObjective(nn.Module):
             nn.Linear(projection_hidden, projection_dim),
         )
 
-    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def pretext(
+        self, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(z1, z2)``: projected, L2-normalised embeddings ``(B, p)`` of the two views."""
         tokens, valid = self.encoder.tokenize(values, mask)
         view1, view2 = complementary_timestep_masks(valid, self.mask_ratio)
         z = []
         for view in (view1, view2):
             pooled = masked_mean(self.encoder.encode(tokens, view), view)
             z.append(F.normalize(self.projection(pooled), dim=-1))
-        return nt_xent(z[0], z[1], self.temperature)
+        return z[0], z[1]
+
+    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return nt_xent(*self.pretext(values, mask), self.temperature)
 
     def ema_update(self, step: int, total_steps: int) -> None:
         """Contrastive learning has no target encoder."""
@@ -252,7 +276,11 @@ class SMARTObjective(nn.Module):
         self.proj_out = nn.Linear(d, d)
         self.momentum_start, self.momentum_end = momentum_start, momentum_end
 
-    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def pretext(
+        self, values: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(prediction (B, V, T, d), target (B, V, T, d), weight (B, V, T))`` of one draw
+        of the pretext task: the masked observed entries."""
         obs = mask.bool()
         visible = elementwise_mask(obs, self.min_ratio, self.max_ratio)
         h = self.encoder.forward_tokens(values * visible.to(values.dtype), visible)
@@ -260,7 +288,10 @@ class SMARTObjective(nn.Module):
         with torch.no_grad():
             self.target_encoder.eval()
             target = self.target_encoder.forward_tokens(values, obs)
-        w = (obs & ~visible).transpose(1, 2).to(pred.dtype)  # (B, V, T)
+        return pred, target, (obs & ~visible).transpose(1, 2).to(pred.dtype)
+
+    def loss(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        pred, target, w = self.pretext(values, mask)
         per_tok = F.smooth_l1_loss(pred, target, beta=self.beta, reduction="none").mean(-1)
         return (per_tok * w).sum() / w.sum().clamp(min=1.0)
 

@@ -52,6 +52,7 @@ class PretrainConfig:
     warmup_epochs: float = 10.0
     min_lr: float = 1e-6
     grad_clip: float = 1.0
+    micro_batch_size: int | None = None
     device: str = "auto"
 
 
@@ -148,6 +149,7 @@ def pretrain(
         grad_clip=config.grad_clip,
         device=config.device,
         seed=derive_seed(seed, "pretrain", paradigm),
+        micro_batch_size=config.micro_batch_size,
     )
     result = fit(
         objective,
@@ -176,6 +178,7 @@ _BUDGET_KEYS = (
     "warmup_epochs",
     "min_lr",
     "grad_clip",
+    "micro_batch_size",
 )
 
 
@@ -188,11 +191,11 @@ def pretrain_budget(
     ``epochs``/``max_stays``/``batch_size``/``lr`` (see the schema for why SMART may need that on CPU).
     """
     override = (pretrain_config.get("overrides") or {}).get(paradigm) or {}
-    unknown = sorted(set(override) - {"epochs", "max_stays", "batch_size", "lr"})
+    unknown = sorted(set(override) - {"epochs", "max_stays", "batch_size", "lr", "micro_batch_size"})
     if unknown:
         raise ValueError(f"icu.ssl.pretrain.overrides.{paradigm}: unknown keys {unknown}")
     kwargs = {k: pretrain_config[k] for k in _BUDGET_KEYS if k in pretrain_config}
-    for key in ("epochs", "batch_size", "lr"):
+    for key in ("epochs", "batch_size", "lr", "micro_batch_size"):
         if key in override:
             kwargs[key] = override[key]
     max_stays = override.get("max_stays", pretrain_config.get("max_stays"))

@@ -70,6 +70,11 @@ class TrainConfig:
     seed: int = 0
     drop_last: bool = False
     num_workers: int = 0
+    #: split each batch into chunks of this many samples and accumulate their gradients
+    #: before the one optimizer step (same batch, same schedule): a big model's activations
+    #: of a small chunk stay in CPU cache, e.g. SMART's MART trains ~2x faster per sample in
+    #: chunks of 16 than at 32. None = the whole batch at once
+    micro_batch_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -78,6 +83,19 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+
+
+def _micro_batches(batch: Any, size: int | None) -> list[tuple[Any, float]]:
+    """``[(chunk, share of the batch)]``: the batch itself, or (``size`` set and smaller
+    than a batch of tensors) its consecutive chunks, each weighted by its share so that the
+    accumulated loss is the batch mean of the chunks' means."""
+    n = _batch_size(batch)
+    if not size or size >= n or not isinstance(batch, tuple | list):
+        return [(batch, 1.0)]
+    return [
+        (type(batch)(t[start : start + size] for t in batch), min(size, n - start) / n)
+        for start in range(0, n, size)
+    ]
 
 
 @dataclass
@@ -208,16 +226,20 @@ def fit(
         model.train()
         started, loss_sum, n_batches, n_samples = time.perf_counter(), 0.0, 0, 0
         for batch in _epoch_loader(train_data, config, epoch, collate_fn):
-            with torch.autocast(
-                device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
-            ):
-                loss = loss_fn(model, batch, device)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"non-finite loss {loss.item()} at epoch {epoch}, step {step}"
-                )
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            loss = torch.zeros((), device=device)
+            chunks = _micro_batches(batch, config.micro_batch_size)
+            for chunk, share in chunks:
+                with torch.autocast(
+                    device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None
+                ):
+                    part = loss_fn(model, chunk, device) * share
+                if not torch.isfinite(part):
+                    raise FloatingPointError(
+                        f"non-finite loss {part.item()} at epoch {epoch}, step {step}"
+                    )
+                scaler.scale(part).backward()
+                loss = loss + part.detach()
             if config.grad_clip:
                 scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(params, config.grad_clip)

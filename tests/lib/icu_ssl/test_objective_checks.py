@@ -14,12 +14,8 @@ import yaml
 from torch import nn
 
 from clinssl.icu.objective_checks import (
-    contrastive_batch,
     evaluate_objective,
-    jepa_batch,
-    mae_batch,
     objective_check,
-    smart_batch,
     train_feature_mean,
 )
 from clinssl.icu.objectives import build_objective
@@ -198,7 +194,7 @@ def test_record_is_the_eval_mode_error_under_the_seeded_masks(trained, stays) ->
     objective.eval()
     with torch.no_grad():
         torch.manual_seed(3)
-        pred, target, w = smart_batch(objective, torch.as_tensor(values), torch.as_tensor(mask))
+        pred, target, w = objective.pretext(torch.as_tensor(values), torch.as_tensor(mask))
         model = float((((pred - target) ** 2).mean(-1) * w).sum() / w.sum())
         mean = (target * w.unsqueeze(-1)).sum((0, 2)) / w.sum((0, 2)).unsqueeze(-1)  # (V, d)
         baseline = float((((mean[None, :, None] - target) ** 2).mean(-1) * w).sum() / w.sum())
@@ -208,20 +204,20 @@ def test_record_is_the_eval_mode_error_under_the_seeded_masks(trained, stays) ->
 
 def _loss_from_batch(paradigm: str, objective: nn.Module, v: torch.Tensor, m: torch.Tensor):
     if paradigm == "mae":
-        recon, w = mae_batch(objective, v, m)
+        recon, w = objective.pretext(v, m)
         return ((recon - v) ** 2 * w).sum() / w.sum()
     if paradigm == "jepa":
-        pred, target, w = jepa_batch(objective, v, m)
+        pred, target, w = objective.pretext(v, m)
         if objective.loss_type == "cosine":
             per_tok = 1.0 - F.cosine_similarity(pred, target, dim=-1)
         else:
             per_tok = ((pred - target) ** 2).mean(-1)
         return (per_tok * w).sum() / w.sum()
     if paradigm == "smart":
-        pred, target, w = smart_batch(objective, v, m)
+        pred, target, w = objective.pretext(v, m)
         per_tok = F.smooth_l1_loss(pred, target, beta=objective.beta, reduction="none").mean(-1)
         return (per_tok * w).sum() / w.sum()
-    z1, z2 = contrastive_batch(objective, v, m)
+    z1, z2 = objective.pretext(v, m)
     return nt_xent(z1, z2, objective.temperature)
 
 
