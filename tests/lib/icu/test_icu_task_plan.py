@@ -92,3 +92,23 @@ def test_stratified_split_is_deterministic_and_rejects_non_binary_labels() -> No
     assert a.equals(b)
     with pytest.raises(ValueError, match="0, 1 or missing"):
         patient_level_split(static, 3, stratify=np.where(np.isnan(y), 2.0, y * 3))
+
+
+def test_planned_tasks_stop_a_job_whose_task_has_no_labels(caplog) -> None:
+    from clinssl.icu.benchmark import SplitTensors
+    from clinssl.icu.inputs import planned_tasks
+
+    def split(aki: float) -> SplitTensors:
+        labels = pd.DataFrame({t: np.full(4, np.nan) for t in TASKS})
+        labels["mortality_hospital"] = [0.0, 1.0, 0.0, 1.0]
+        labels["aki_kdigo"] = aki
+        return SplitTensors(np.zeros((4, 2, 3)), np.zeros((4, 2, 3), bool), np.arange(4), np.arange(4), labels)
+
+    splits = {"train": split(np.nan), "val": split(np.nan), "test": split(np.nan)}
+    with caplog.at_level("INFO"):
+        tasks = planned_tasks("yaib_mort", ["mortality_hospital"], {"aki_kdigo": "a YAIB mortality24 cohort ..."},
+                              splits, "labels.parquet")  # fmt: skip
+    assert tasks == {"mortality_hospital": "binary"}
+    assert "aki_kdigo left out" in caplog.text
+    with pytest.raises(TaskLabelsError, match="'miiv', task 'aki_kdigo': no labelled stays in the train split"):
+        planned_tasks("miiv", ["mortality_hospital", "aki_kdigo"], {}, splits, "labels.parquet")
