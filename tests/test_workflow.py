@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from clinssl.icu.names import BASELINES, PARADIGMS
+from clinssl.icu.names import BASELINES, CLASSICAL, PARADIGMS
 from dagjobs import planned_jobs, scheduled
 from snakerunner import REPO_ROOT, WorkflowRunner, load_test_config, snakemake_command
 
@@ -103,7 +103,7 @@ def test_test_config_runs_end_to_end(built_workspace: WorkflowRunner) -> None:
     assert manifest["config"]["seed"] == config["seed"]
     summary = pd.read_csv(built_workspace.path("results/icu/synthetic/ssl/summary.csv"))
     assert set(summary["paradigm"]) == {*config["icu"]["ssl"].get("paradigms", PARADIGMS),
-                                        *BASELINES}  # fmt: skip
+                                        *BASELINES, CLASSICAL}  # fmt: skip
     probe = json.loads(built_workspace.path("results/ppg/synthetic/probes/pvc/metrics.json").read_text())
     assert set(probe["results"]) == {"himae", "himae_random", "classical"}
     # the tiny config trains HiMAE for one epoch (its probe may sit at chance); the classical
