@@ -72,8 +72,8 @@ class TrainConfig:
     num_workers: int = 0
     #: split each batch into chunks of this many samples and accumulate their gradients
     #: before the one optimizer step (same batch, same schedule): a big model's activations
-    #: of a small chunk stay in CPU cache, e.g. SMART's MART trains ~2x faster per sample in
-    #: chunks of 16 than at 32. None = the whole batch at once
+    #: of a small chunk stay in CPU cache and take less memory, e.g. SMART's MART trains
+    #: ~10 % faster per sample in chunks of 16 than at 32. None = the whole batch at once
     micro_batch_size: int | None = None
 
     def __post_init__(self) -> None:
