@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import UNLIMITED, Budget, Measurement, sync_device, timed_rate
+from clinssl.bench.core import UNLIMITED, Budget, Measurement, device_label, sync_device, timed_rate
 from clinssl.ecg.augment import ECGAugmentConfig, augment_batch
 from clinssl.ecg.encoders import CNN1DEncoder
 from clinssl.ecg.objectives import SimCLR
@@ -60,17 +60,25 @@ def _rate(fn, device: torch.device, steps: int) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def _measure(device: torch.device, steps: int, amp: bool) -> dict[str, float]:
+def _steps(device: torch.device, batch: int, amp: bool):
+    """``(epoch_step, step_alone, x, cfg, gen)``: one SimCLR step with both views augmented
+    (what an epoch does) and the same step on fixed views, on a fresh model and batch."""
     model, opt = _model(device)
     cfg = ECGAugmentConfig()
     gen = torch.Generator().manual_seed(0)
-    x = torch.randn(BATCH, 12, LENGTH, device=device)
+    x = torch.randn(batch, 12, LENGTH, device=device)
 
     def epoch_step() -> None:
         _step(model, opt, augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen), amp)
 
     def step_alone() -> None:
         _step(model, opt, x, x.flip(-1), amp)
+
+    return epoch_step, step_alone, x, cfg, gen
+
+
+def _measure(device: torch.device, steps: int, amp: bool) -> dict[str, float]:
+    epoch_step, step_alone, x, cfg, gen = _steps(device, BATCH, amp)
 
     def per_sample() -> None:
         for i in range(BATCH):
@@ -132,17 +140,7 @@ DEVICE_SIZES: dict[tuple[str, str], dict[str, int]] = {
 def _device_rates(device: torch.device, batch: int, steps: int, amp: bool,
                   max_seconds: float) -> dict[str, tuple[float, int]]:  # fmt: skip
     """(samples/s, timed steps) of the clinssl epoch step and of the step alone."""
-    model, opt = _model(device)
-    cfg = ECGAugmentConfig()
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, 12, LENGTH, device=device)
-
-    def epoch_step() -> None:
-        _step(model, opt, augment_batch(x, FS, cfg, gen), augment_batch(x, FS, cfg, gen), amp)
-
-    def step_alone() -> None:
-        _step(model, opt, x, x.flip(-1), amp)
-
+    epoch_step, step_alone, *_ = _steps(device, batch, amp)
     return {"epoch": timed_rate(epoch_step, batch, steps, device, max_seconds),
             "step_alone": timed_rate(step_alone, batch, steps, device, max_seconds)}  # fmt: skip
 
@@ -153,7 +151,7 @@ def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget 
     budget = budget or Budget(UNLIMITED)
     sizes = DEVICE_SIZES[(device.type, scale)]
     batch, steps = sizes["batch"], sizes["steps"]
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    label = device_label(device)
     out = []
     for precision, amp in (("fp32", False), ("bf16", True)):
         rates = _device_rates(device, batch, steps, amp, budget.share(0.22))

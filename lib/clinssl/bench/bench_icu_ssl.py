@@ -33,6 +33,7 @@ from clinssl.bench.core import (
     UNLIMITED,
     Budget,
     Measurement,
+    device_label,
     peak_rss_mib,
     sync_device,
     timed_rate,
@@ -233,7 +234,7 @@ def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget 
     budget = budget or Budget(UNLIMITED)
     sizes = DEVICE_SIZES[(device.type, scale)]
     n_features, batch = sizes["n_features"], sizes["batch"]
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    label = device_label(device)
     share = 0.9 / (len(PARADIGMS) * len(PRECISIONS))
     out: list[Measurement] = []
     for paradigm in PARADIGMS:

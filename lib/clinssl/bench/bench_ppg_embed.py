@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from clinssl.bench.core import UNLIMITED, Budget, Measurement, sync_device, timed_rate
+from clinssl.bench.core import UNLIMITED, Budget, Measurement, device_label, sync_device, timed_rate
 from clinssl.ppg.himae import HiMAE, HiMAEConfig, HiMAEEncoder, embed_windows
 from clinssl.utils.device import autocast_dtype
 
@@ -211,7 +211,7 @@ def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget 
     budget = budget or Budget(UNLIMITED)
     sizes = DEVICE_SIZES[(device.type, scale)]
     batch, cpu = sizes["batch"], torch.device("cpu")
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    label = device_label(device)
     common = {"device": label, "store_fs": STORE_FS, "model_fs": MODEL_FS,
               "amp": str(autocast_dtype(device)).removeprefix("torch."),
               "threads": torch.get_num_threads(), "input": "float32 host (numpy) windows"}  # fmt: skip

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from clinssl.bench.core import UNLIMITED, Budget, Measurement, sync_device, timed_rate
+from clinssl.bench.core import UNLIMITED, Budget, Measurement, device_label, sync_device, timed_rate
 from clinssl.stsae.losses import LossWeights, loss_terms
 from clinssl.stsae.models import SparseAutoencoder, decoder_grad_projection, renormalize_decoder
 
@@ -112,7 +112,7 @@ def run_device(work_dir: Path, device: torch.device, scale: str, budget: Budget 
     sizes = DEVICE_SIZES[(device.type, scale)]
     rate = _rate(device, sizes["n_concepts"], sizes["batch"], sizes["steps"], triplets=True,
                  max_seconds=budget.share(0.9))  # fmt: skip
-    label = torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+    label = device_label(device)
     details = {"device": label, "dim": DIM, **sizes, "dtype": "float32"}
     on_cuda = device.type == "cuda"
     return [

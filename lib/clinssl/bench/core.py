@@ -79,6 +79,13 @@ def sync_device(device) -> None:
         torch.cuda.synchronize(device)
 
 
+def device_label(device) -> str:
+    """The GPU's name for a CUDA device (what a reader compares across runs), else "cpu"."""
+    import torch
+
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
+
+
 @dataclass
 class Budget:
     """Seconds a benchmark may spend (the one-call GPU run gives each module a share of its

@@ -237,10 +237,7 @@ def run_classical(
     frames: list[pd.DataFrame] = []
     for task, kind in tasks.items():
         data = {name: split.for_task(task) for name, split in splits.items()}
-        rows = {
-            name: np.flatnonzero(~np.isnan(split.labels[task].to_numpy(float)))
-            for name, split in splits.items()
-        }
+        rows = {name: split.labelled_rows(task) for name, split in splits.items()}
         x = {name: features[name][rows[name]] for name in splits}
         train_all, val, test = data["train"], data["val"], data["test"]
         for fraction in label_fractions:

@@ -61,15 +61,19 @@ class SplitTensors:
     patient_id: np.ndarray
     labels: pd.DataFrame  # one column per task, NaN = missing, same row order
 
-    def for_task(self, task: str) -> SplitData:
+    def labelled_rows(self, task: str) -> np.ndarray:
+        """Row indices of the stays with a ``task`` label (what :meth:`for_task` keeps)."""
         if task not in self.labels:
             raise ValueError(f"no labels for task {task!r}; have {list(self.labels.columns)}")
-        y = self.labels[task].to_numpy(dtype=float)
-        keep = np.flatnonzero(~np.isnan(y))
+        return np.flatnonzero(~np.isnan(self.labels[task].to_numpy(dtype=float)))
+
+    def for_task(self, task: str) -> SplitData:
+        keep = self.labelled_rows(task)
+        y = self.labels[task].to_numpy(dtype=float)[keep]
         return SplitData(
             np.asarray(self.values)[keep],
             np.asarray(self.mask)[keep],
-            y[keep],
+            y,
             self.stay_id[keep],
             self.patient_id[keep],
         )
@@ -162,10 +166,7 @@ def run_protocols(
     for task, kind in tasks.items():
         data = {name: split.for_task(task) for name, split in splits.items()}
         train_all, val, test = data["train"], data["val"], data["test"]
-        label_rows = {
-            name: np.flatnonzero(~np.isnan(split.labels[task].to_numpy(float)))
-            for name, split in splits.items()
-        }
+        label_rows = {name: split.labelled_rows(task) for name, split in splits.items()}
         for fraction in label_fractions:
             idx = label_fraction_indices(train_all.y, fraction, seed, task, kind)
             train = train_all.subset(idx)
