@@ -8,6 +8,7 @@ import pandas as pd
 
 from clinssl.icu.benchmark import (
     benchmark_report,
+    objective_check,
     paired_versus,
     paired_vs_supervised,
     planted_checks,
@@ -17,7 +18,6 @@ from clinssl.icu.benchmark import (
 )
 from clinssl.icu.labels import ICU_TASKS
 from clinssl.icu.names import CLASSICAL
-from clinssl.icu.objective_checks import objective_check
 from clinssl.utils import atomic_path, atomic_write_text, setup_logging, write_json
 
 log = setup_logging(snakemake.log[0])

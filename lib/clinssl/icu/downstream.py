@@ -33,6 +33,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 from torch.utils.data import TensorDataset
 
+from clinssl.icu.split_tensors import SplitData
 from clinssl.nn.heads import TaskModel, build_head
 from clinssl.stats.metrics import PRIMARY_METRIC, metric_values
 from clinssl.train import TrainConfig, fit
@@ -54,36 +55,6 @@ __all__ = [
     "selection_value",
     "sqrt_balanced_weights",
 ]
-
-
-@dataclass
-class SplitData:
-    """One split's model inputs and one task's labels (NaN rows already dropped)."""
-
-    values: np.ndarray  # (N, T, D) float32, normalized then zero-filled
-    mask: np.ndarray  # (N, T, D) bool, True = observed
-    y: np.ndarray  # (N,) float: 0/1 or days
-    stay_id: np.ndarray
-    patient_id: np.ndarray
-
-    def __post_init__(self) -> None:
-        n = len(self.values)
-        if self.values.ndim != 3 or self.mask.shape != self.values.shape:
-            raise ValueError(
-                f"values must be (N, T, D) with a mask of the same shape, got "
-                f"{self.values.shape} and {self.mask.shape}"
-            )
-        for name in ("y", "stay_id", "patient_id"):
-            if len(getattr(self, name)) != n:
-                raise ValueError(f"{name} has {len(getattr(self, name))} rows, values {n}")
-
-    def subset(self, idx: np.ndarray) -> SplitData:
-        return SplitData(
-            self.values[idx], self.mask[idx], self.y[idx], self.stay_id[idx], self.patient_id[idx]
-        )
-
-    def __len__(self) -> int:
-        return len(self.values)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Reads the data branch's contract through :class:`clinssl.icu.dataset.ICUDataset` (so
 normalization — train statistics of the seed's split, then zero-fill — is exactly the one
-every consumer uses) and returns :class:`~clinssl.icu.benchmark.SplitTensors` with all
+every consumer uses) and returns :class:`~clinssl.icu.split_tensors.SplitTensors` with all
 task labels. Whole arrays rather than per-item loading: the synthetic and CPU-sized cohorts
 fit in memory, and vectorised batches keep the benchmark within its time budget.
 """
@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from clinssl.icu.benchmark import SplitTensors
-from clinssl.icu.dataset import ICUDataset
 from clinssl.icu.files import IngestFiles, SplitFiles
 from clinssl.icu.labels import ICU_TASKS
+from clinssl.icu.split_tensors import SplitTensors
 from clinssl.icu.tasks import check_task_labels
 from clinssl.io.splits import SPLITS
 from clinssl.stats.fairness import age_group
@@ -33,6 +32,10 @@ def load_splits(
     data: IngestFiles, split_files: SplitFiles, splits: tuple[str, ...] = SPLITS
 ) -> dict[str, SplitTensors]:
     """``{split: SplitTensors}`` of one ingested dataset and one split seed."""
+    # imported here: ICUDataset is a torch Dataset, and the fairness job, which only reads
+    # the static table through this module, need not import torch
+    from clinssl.icu.dataset import ICUDataset
+
     static = pd.read_parquet(data.static, columns=["stay_id", "patient_id"])
     labels = pd.read_parquet(data.labels)
     if not np.array_equal(labels["stay_id"].to_numpy(), static["stay_id"].to_numpy()):

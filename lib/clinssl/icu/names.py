@@ -35,6 +35,10 @@ PROTOCOLS: tuple[str, ...] = (*SSL_PROTOCOLS, SUPERVISED)
 CLASSICAL = "classical"
 CLASSICAL_FEATURES = "summary_features"  # the "encoder" column of their rows
 CLASSICAL_PROTOCOLS: tuple[str, ...] = ("logistic_regression", "gradient_boosting")
+#: what the objective checks measure (clinssl.icu.objective_checks): the masked-entry
+#: errors (lower is better) and the contrastive top-1 retrieval (higher is better)
+MASKED_MSE, MASKED_COSINE = "masked_mse", "masked_cosine_distance"
+TOP1_RETRIEVAL = "top1_retrieval"
 
 #: the four SLICES tasks and their kinds, in the order tables list them
 TASK_KINDS: dict[str, str] = {

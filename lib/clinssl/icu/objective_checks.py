@@ -39,6 +39,8 @@ beats by a relative margin.
 Determinism: the masks come from torch's global RNG, so evaluation runs inside
 ``torch.random.fork_rng`` seeded with ``seed`` (the caller's RNG state is untouched), in eval
 mode (no dropout) and without gradients; the modules' training flags are restored after.
+The pass/fail judgement of the records over seeds is
+:func:`clinssl.icu.benchmark.checks.objective_check` (no torch: the summary job judges).
 Each batch is one draw of the objective's own ``pretext`` (the function its training ``loss``
 reduces), so the check scores exactly what pretraining optimised.
 """
@@ -53,15 +55,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clinssl.icu.names import MASKED_COSINE, MASKED_MSE, TOP1_RETRIEVAL
 from clinssl.icu.objectives import OBJECTIVES
 
-__all__ = [
-    "evaluate_objective",
-    "objective_check",
-    "train_feature_mean",
-]
+__all__ = ["evaluate_objective", "train_feature_mean"]
 
-MSE, COSINE, RETRIEVAL = "masked_mse", "masked_cosine_distance", "top1_retrieval"
+MSE, COSINE, RETRIEVAL = MASKED_MSE, MASKED_COSINE, TOP1_RETRIEVAL
 
 
 def train_feature_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -258,65 +257,4 @@ def evaluate_objective(
         "n_targets": int(scores["n_targets"]),
         "batch_size": int(batch_size),
         "mask_seed": int(seed),
-    }
-
-
-def objective_check(
-    records: list[dict[str, Any]],
-    min_relative_improvement: float,
-    min_retrieval_over_chance: float,
-) -> dict[str, Any]:
-    """One paradigm's check over its seeds' :func:`evaluate_objective` records.
-
-    An error measure passes when every seed's ``model <= (1 - min_relative_improvement) *
-    baseline`` (and the baseline is positive: a zero baseline means collapsed targets);
-    retrieval passes when every seed's accuracy ``>= min_retrieval_over_chance * chance``.
-    Returns ``measure``, ``baseline_name``, ``model_mean``, ``baseline_mean``, ``per_seed``
-    (one ``{model, baseline, passed}`` per record, in order, plus the record's ``seed`` when
-    it has one), ``criterion`` (human readable) and ``passed``.
-    """
-    if not records:
-        raise ValueError("objective_check needs at least one record")
-    for key in ("paradigm", "measure", "baseline_name"):
-        found = sorted({str(r[key]) for r in records})
-        if len(found) != 1:
-            raise ValueError(f"objective_check: records mix {key} values {found}")
-    if not 0.0 <= min_relative_improvement < 1.0:
-        raise ValueError(
-            f"min_relative_improvement must be in [0, 1), got {min_relative_improvement}"
-        )
-    if min_retrieval_over_chance <= 0:
-        raise ValueError(f"min_retrieval_over_chance must be > 0, got {min_retrieval_over_chance}")
-    measure, baseline_name = records[0]["measure"], records[0]["baseline_name"]
-    retrieval = measure == RETRIEVAL
-    per_seed = []
-    for record in records:
-        model, baseline = float(record["model"]), float(record["baseline"])
-        if retrieval:
-            passed = model >= min_retrieval_over_chance * baseline
-        else:
-            passed = baseline > 0 and model <= (1.0 - min_relative_improvement) * baseline
-        entry = {"model": model, "baseline": baseline, "passed": bool(passed)}
-        if "seed" in record:
-            entry = {"seed": record["seed"], **entry}
-        per_seed.append(entry)
-    if retrieval:
-        criterion = (
-            f"top-1 retrieval of the other view >= {min_retrieval_over_chance:g} x chance "
-            "(1/batch size) on every seed"
-        )
-    else:
-        criterion = (
-            f"{measure} <= {1.0 - min_relative_improvement:g} x the {baseline_name} baseline "
-            f"(at least {min_relative_improvement:.0%} lower) on every seed"
-        )
-    return {
-        "paradigm": records[0]["paradigm"],
-        "measure": measure,
-        "baseline_name": baseline_name,
-        "model_mean": float(np.mean([e["model"] for e in per_seed])),
-        "baseline_mean": float(np.mean([e["baseline"] for e in per_seed])),
-        "per_seed": per_seed,
-        "criterion": criterion,
-        "passed": all(e["passed"] for e in per_seed),
     }

@@ -13,11 +13,8 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from clinssl.icu.objective_checks import (
-    evaluate_objective,
-    objective_check,
-    train_feature_mean,
-)
+from clinssl.icu.benchmark.checks import objective_check
+from clinssl.icu.objective_checks import evaluate_objective, train_feature_mean
 from clinssl.icu.objectives import build_objective
 from clinssl.icu.pretraining import PretrainConfig, encoder_spec, initial_encoder, pretrain
 from clinssl.nn.ssl import nt_xent

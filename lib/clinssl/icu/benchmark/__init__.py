@@ -20,33 +20,46 @@ Modules (each testable without Snakemake):
 * :mod:`.checks` — :func:`benchmark_report`: objective checks, findings, fairness overview
   on every dataset, planted checks only where there is planted truth.
 
+Names are exported lazily (PEP 562): the summary job reads ``paired_versus`` and the
+report without importing the protocols' torch and scikit-learn, seconds per job.
+
 Every CI and paired margin resamples test **patients** (:mod:`clinssl.stats.bootstrap`): a
 patient's stays are correlated, and resampling stays as if independent makes the intervals
 too narrow.
 """
 
-from clinssl.icu.benchmark.checks import benchmark_report
-from clinssl.icu.benchmark.compare import paired_versus, paired_vs_supervised, probe_vs_random
-from clinssl.icu.benchmark.planted import planted_checks
-from clinssl.icu.benchmark.protocols import (
-    METRIC_COLUMNS,
-    PREDICTION_COLUMNS,
-    SplitTensors,
-    run_protocols,
-)
-from clinssl.icu.benchmark.summary import GROUP_KEYS, summarize, summary_markdown
+from __future__ import annotations
 
-__all__ = [
-    "GROUP_KEYS",
-    "METRIC_COLUMNS",
-    "PREDICTION_COLUMNS",
-    "SplitTensors",
-    "benchmark_report",
-    "paired_versus",
-    "paired_vs_supervised",
-    "planted_checks",
-    "probe_vs_random",
-    "run_protocols",
-    "summarize",
-    "summary_markdown",
-]
+import importlib
+from typing import Any
+
+#: exported name -> the submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "GROUP_KEYS": "summary",
+    "METRIC_COLUMNS": "protocols",
+    "PREDICTION_COLUMNS": "protocols",
+    "SplitTensors": "protocols",
+    "benchmark_report": "checks",
+    "objective_check": "checks",
+    "paired_versus": "compare",
+    "paired_vs_supervised": "compare",
+    "planted_checks": "planted",
+    "probe_vs_random": "compare",
+    "run_protocols": "protocols",
+    "summarize": "summary",
+    "summary_markdown": "summary",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

@@ -4,8 +4,9 @@ Why one report with a mode: a real cohort has no planted truth, so the synthetic
 thresholds would call an honest result a failure. Every dataset gets the same sections —
 
 * ``objective_checks`` — does each SSL objective learn its own pretext task on validation
-  stays (:mod:`clinssl.icu.objective_checks`)? A check of the implementation, so it is
-  asserted on every dataset;
+  stays (:mod:`clinssl.icu.objective_checks` scores each seed in its pretraining job;
+  :func:`objective_check` judges the seeds here, without torch)? A check of the
+  implementation, so it is asserted on every dataset;
 * ``findings`` — reported, never gated: each SSL probe's paired margin over the probe of a
   random encoder of the same architecture (SMART's included: it is an external reference,
   judged by what its paper claims, not by our planted signal), and the best SSL result of
@@ -23,11 +24,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from clinssl.icu.names import CLASSICAL, EXTERNAL_REFERENCES, RANDOM, SUPERVISED
+from clinssl.icu.names import (
+    CLASSICAL,
+    EXTERNAL_REFERENCES,
+    RANDOM,
+    SUPERVISED,
+    TOP1_RETRIEVAL,
+)
 
-__all__ = ["benchmark_report", "fairness_overview", "findings", "versus_classical"]
+__all__ = [
+    "benchmark_report", "fairness_overview", "findings", "objective_check", "versus_classical",
+]  # fmt: skip
 
 
 def _probe_findings(probes: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -156,3 +166,64 @@ def benchmark_report(
     report["n_checks"] = len(gated)
     report["all_passed"] = all(c["passed"] for c in gated.values()) if gated else None
     return report
+
+
+def objective_check(
+    records: list[dict[str, Any]],
+    min_relative_improvement: float,
+    min_retrieval_over_chance: float,
+) -> dict[str, Any]:
+    """One paradigm's check over its seeds' :func:`evaluate_objective` records.
+
+    An error measure passes when every seed's ``model <= (1 - min_relative_improvement) *
+    baseline`` (and the baseline is positive: a zero baseline means collapsed targets);
+    retrieval passes when every seed's accuracy ``>= min_retrieval_over_chance * chance``.
+    Returns ``measure``, ``baseline_name``, ``model_mean``, ``baseline_mean``, ``per_seed``
+    (one ``{model, baseline, passed}`` per record, in order, plus the record's ``seed`` when
+    it has one), ``criterion`` (human readable) and ``passed``.
+    """
+    if not records:
+        raise ValueError("objective_check needs at least one record")
+    for key in ("paradigm", "measure", "baseline_name"):
+        found = sorted({str(r[key]) for r in records})
+        if len(found) != 1:
+            raise ValueError(f"objective_check: records mix {key} values {found}")
+    if not 0.0 <= min_relative_improvement < 1.0:
+        raise ValueError(
+            f"min_relative_improvement must be in [0, 1), got {min_relative_improvement}"
+        )
+    if min_retrieval_over_chance <= 0:
+        raise ValueError(f"min_retrieval_over_chance must be > 0, got {min_retrieval_over_chance}")
+    measure, baseline_name = records[0]["measure"], records[0]["baseline_name"]
+    retrieval = measure == TOP1_RETRIEVAL
+    per_seed = []
+    for record in records:
+        model, baseline = float(record["model"]), float(record["baseline"])
+        if retrieval:
+            passed = model >= min_retrieval_over_chance * baseline
+        else:
+            passed = baseline > 0 and model <= (1.0 - min_relative_improvement) * baseline
+        entry = {"model": model, "baseline": baseline, "passed": bool(passed)}
+        if "seed" in record:
+            entry = {"seed": record["seed"], **entry}
+        per_seed.append(entry)
+    if retrieval:
+        criterion = (
+            f"top-1 retrieval of the other view >= {min_retrieval_over_chance:g} x chance "
+            "(1/batch size) on every seed"
+        )
+    else:
+        criterion = (
+            f"{measure} <= {1.0 - min_relative_improvement:g} x the {baseline_name} baseline "
+            f"(at least {min_relative_improvement:.0%} lower) on every seed"
+        )
+    return {
+        "paradigm": records[0]["paradigm"],
+        "measure": measure,
+        "baseline_name": baseline_name,
+        "model_mean": float(np.mean([e["model"] for e in per_seed])),
+        "baseline_mean": float(np.mean([e["baseline"] for e in per_seed])),
+        "per_seed": per_seed,
+        "criterion": criterion,
+        "passed": all(e["passed"] for e in per_seed),
+    }

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from torch import nn
 
 from clinssl.icu.downstream import (
     DownstreamConfig,
-    SplitData,
     TaskResult,
     embed,
     finetune,
@@ -31,6 +29,7 @@ from clinssl.icu.downstream import (
     linear_probe,
 )
 from clinssl.icu.names import PROTOCOLS
+from clinssl.icu.split_tensors import SplitData, SplitTensors
 from clinssl.stats.bootstrap import evaluate
 from clinssl.utils.seeding import derive_seed
 
@@ -49,34 +48,6 @@ PREDICTION_COLUMNS = [
     "paradigm", "encoder", "protocol", "task", "label_fraction", "seed", "stay_id",
     "patient_id", "y_true", "y_score",
 ]  # fmt: skip
-
-
-@dataclass
-class SplitTensors:
-    """One split: normalized zero-filled values, observation mask, ids and task labels."""
-
-    values: np.ndarray
-    mask: np.ndarray
-    stay_id: np.ndarray
-    patient_id: np.ndarray
-    labels: pd.DataFrame  # one column per task, NaN = missing, same row order
-
-    def labelled_rows(self, task: str) -> np.ndarray:
-        """Row indices of the stays with a ``task`` label (what :meth:`for_task` keeps)."""
-        if task not in self.labels:
-            raise ValueError(f"no labels for task {task!r}; have {list(self.labels.columns)}")
-        return np.flatnonzero(~np.isnan(self.labels[task].to_numpy(dtype=float)))
-
-    def for_task(self, task: str) -> SplitData:
-        keep = self.labelled_rows(task)
-        y = self.labels[task].to_numpy(dtype=float)[keep]
-        return SplitData(
-            np.asarray(self.values)[keep],
-            np.asarray(self.mask)[keep],
-            y,
-            self.stay_id[keep],
-            self.patient_id[keep],
-        )
 
 
 def _metric_rows(
