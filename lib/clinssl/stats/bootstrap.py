@@ -19,6 +19,7 @@ Output names are shared by every branch: ``value``, ``ci_low``, ``ci_high`` per 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,13 +47,23 @@ __all__ = [
 CHUNK = 128
 
 
+#: draws kept for reuse, newest last: a summary pairs dozens of models on the same test
+#: patients with the same seed, and the multinomial draw is most of each paired bootstrap
+_DRAWS: OrderedDict[tuple[int, int, bytes], list[np.ndarray]] = OrderedDict()
+_DRAWS_KEPT = 16
+#: larger draws (resamples x rows) are not kept: 4M floats = 32 MB per entry
+_DRAWS_MAX_ELEMENTS = 4_000_000
+
+
 def resample_weights(
     n: int, n_resamples: int, seed: int, groups: np.ndarray | None = None
 ) -> Iterator[np.ndarray]:
     """Chunks of ``(r, n)`` draw counts: how often each row is drawn in each resample.
 
     With ``groups``, the clusters (unique group values) are drawn with replacement, as many
-    as there are clusters, and every row gets its cluster's count.
+    as there are clusters, and every row gets its cluster's count. The chunks are a pure
+    function of ``(n_resamples, seed, cluster of every row)``; the last few such draws are
+    kept and handed out again (read-only) instead of being redrawn.
     """
     if groups is None:
         inverse, n_clusters = np.arange(n), n
@@ -62,6 +73,29 @@ def resample_weights(
             raise ValueError(f"groups must have one entry per row ({n}), got shape {groups.shape}")
         _, inverse = np.unique(groups, return_inverse=True)
         n_clusters = int(inverse.max()) + 1 if n else 0
+    key = (int(n_resamples), int(seed), np.ascontiguousarray(inverse, dtype=np.int64).tobytes())
+    kept = _DRAWS.get(key)
+    if kept is not None:
+        _DRAWS.move_to_end(key)
+        yield from kept
+        return
+    chunks = _draw_counts(inverse, n_clusters, n_resamples, seed)
+    if n_resamples * n > _DRAWS_MAX_ELEMENTS:
+        yield from chunks
+        return
+    drawn = []
+    for chunk in chunks:
+        chunk.setflags(write=False)
+        drawn.append(chunk)
+        yield chunk
+    _DRAWS[key] = drawn
+    while len(_DRAWS) > _DRAWS_KEPT:
+        _DRAWS.popitem(last=False)
+
+
+def _draw_counts(
+    inverse: np.ndarray, n_clusters: int, n_resamples: int, seed: int
+) -> Iterator[np.ndarray]:
     rng = np.random.default_rng(seed)
     uniform = np.full(n_clusters, 1.0 / max(n_clusters, 1))
     for start in range(0, n_resamples, CHUNK):
