@@ -34,6 +34,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from clinssl.icu.split_tensors import SplitData
+from clinssl.nn.dropout import use_fast_dropout
 from clinssl.nn.heads import TaskModel, build_head
 from clinssl.stats.metrics import PRIMARY_METRIC, metric_values
 from clinssl.train import TrainConfig, fit
@@ -274,7 +275,7 @@ def finetune(
     """
     torch.manual_seed(derive_seed(seed, "head"))
     head = build_head(encoder.out_dim, kind, config.head_hidden, config.head_dropout)
-    model = TaskModel(encoder, head)
+    model = use_fast_dropout(TaskModel(encoder, head))
     if kind == "binary":
         y_fit = torch.as_tensor(train.y, dtype=torch.long)
         scale = (0.0, 1.0)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from clinssl.nn.dropout import use_fast_dropout
 from clinssl.nn.layers import masked_mean, safe_keys, sinusoidal_encoding, transformer_stack
 
 __all__ = [
@@ -310,9 +311,10 @@ ENCODERS: dict[str, type[nn.Module]] = {
 
 
 def build_encoder(name: str, n_features: int, **kwargs: Any) -> nn.Module:
-    """Instantiate encoder ``name`` from the registry with its config keyword arguments."""
+    """Instantiate encoder ``name`` from the registry with its config keyword arguments
+    (its dropout layers draw their CPU masks cheaply: :mod:`clinssl.nn.dropout`)."""
     if name not in ENCODERS:
         raise ValueError(f"unknown encoder {name!r}; known: {sorted(ENCODERS)}")
     if n_features < 1:
         raise ValueError(f"n_features must be >= 1, got {n_features}")
-    return ENCODERS[name](n_features, **kwargs)
+    return use_fast_dropout(ENCODERS[name](n_features, **kwargs))

@@ -39,6 +39,7 @@ from clinssl.icu.masking import (
     elementwise_mask,
     random_timestep_mask,
 )
+from clinssl.nn.dropout import use_fast_dropout
 from clinssl.nn.layers import masked_mean, safe_keys, sinusoidal_encoding, transformer_stack
 from clinssl.nn.ssl import ema_momentum, ema_update_, frozen_copy, nt_xent
 
@@ -310,7 +311,8 @@ OBJECTIVES: dict[str, type[nn.Module]] = {
 
 
 def build_objective(name: str, encoder: nn.Module, **kwargs: Any) -> nn.Module:
-    """Instantiate SSL objective ``name`` around ``encoder`` with its config kwargs."""
+    """Instantiate SSL objective ``name`` around ``encoder`` with its config kwargs (its
+    dropout layers draw their CPU masks cheaply: :mod:`clinssl.nn.dropout`)."""
     if name not in OBJECTIVES:
         raise ValueError(f"unknown SSL paradigm {name!r}; known: {sorted(OBJECTIVES)}")
-    return OBJECTIVES[name](encoder, **kwargs)
+    return use_fast_dropout(OBJECTIVES[name](encoder, **kwargs))
