@@ -76,6 +76,7 @@ rule icu_splits:
         "results/logs/icu/splits_{dataset}_seed{seed}.log",
     benchmark:
         "results/benchmarks/icu/splits_{dataset}_seed{seed}.tsv"
+    priority: ICU_PRIORITY["icu_splits"]
     localrule: True
     conda:
         "../envs/pipeline.yaml"

@@ -12,6 +12,14 @@ ICU_DATA = IngestFiles.under(ICU_ROOT).as_dict()
 ICU_SPLIT = SplitFiles.of_seed(ICU_ROOT, "{seed}").as_dict()
 ICU_SYNTHETIC_RAW = ("results/raw/synthetic/ricu", "results/raw/synthetic/yaib")
 
+#: scheduling order when jobs wait for cores: the splits (tiny; each unlocks a seed's
+#: jobs), then every pretraining job before any downstream job, and downstream jobs before
+#: the one-job steps. A priority does not pass to a job's inputs: left at 0, one seed's
+#: split waited behind the other seeds' downstream jobs, and the run ended on that seed's
+#: lone pretrain -> downstream chain with one core idle (a minute of a 2-core default run).
+#: Jobs of other rules have priority 0.
+ICU_PRIORITY = {"icu_splits": 3, "icu_pretrain": 2, "icu_downstream": 1}
+
 
 def icu_datasets():
     """The ICU datasets the rules expand over (config ``icu.run_datasets``)."""

@@ -38,6 +38,7 @@ rule icu_pretrain:
     benchmark:
         "results/benchmarks/icu/ssl/pretrain_{dataset}_{paradigm}_seed{seed}.tsv"
     threads: rule_threads("icu_pretrain")
+    priority: ICU_PRIORITY["icu_pretrain"]
     resources:
         gpu=1,
         **rule_resources("icu_pretrain"),
@@ -72,6 +73,7 @@ rule icu_downstream:
     benchmark:
         "results/benchmarks/icu/ssl/downstream_{dataset}_{paradigm}_seed{seed}.tsv"
     threads: rule_threads("icu_downstream")
+    priority: ICU_PRIORITY["icu_downstream"]
     resources:
         gpu=1,
         **rule_resources("icu_downstream"),

@@ -20,7 +20,7 @@ from snakerunner import (
 
 @dataclass
 class PlannedJob:
-    """A job of a dry run: its rule, resources, output files and log files."""
+    """A job of a dry run: its rule, resources, files and scheduling priority."""
 
     rule: str
     resources: dict[str, Any] = field(default_factory=dict)
@@ -28,6 +28,7 @@ class PlannedJob:
     logs: list[str] = field(default_factory=list)
     benchmark: str | None = None
     inputs: list[str] = field(default_factory=list)
+    priority: int = 0
 
     @property
     def gpu(self) -> int:
@@ -56,8 +57,9 @@ def parse_planned(text: str) -> list[PlannedJob]:
     jobs = []
     for match in _BLOCK.finditer(text):
         body = match["body"]
-        resources, outputs, logs, bench, inputs = (
-            _field(body, k) for k in ("resources", "output", "log", "benchmark", "input")
+        resources, outputs, logs, bench, inputs, priority = (
+            _field(body, k)
+            for k in ("resources", "output", "log", "benchmark", "input", "priority")
         )
         jobs.append(
             PlannedJob(
@@ -67,6 +69,7 @@ def parse_planned(text: str) -> list[PlannedJob]:
                 logs.split(", ") if logs else [],
                 bench,
                 inputs.split(", ") if inputs else [],
+                int(priority) if priority else 0,
             )
         )
     return jobs
