@@ -60,8 +60,6 @@ from clinssl.icu.objectives import OBJECTIVES
 
 __all__ = ["evaluate_objective", "train_feature_mean"]
 
-MSE, COSINE, RETRIEVAL = MASKED_MSE, MASKED_COSINE, TOP1_RETRIEVAL
-
 
 def train_feature_mean(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per-feature mean ``(D,)`` over the observed entries of ``values (N, T, D)``.
@@ -230,12 +228,12 @@ def evaluate_objective(
         with torch.random.fork_rng(devices=rng_devices), torch.no_grad():
             torch.manual_seed(seed)
             if paradigm == "contrastive":
-                measure, baseline_name, scores = RETRIEVAL, "chance", _retrieval(objective, batches)
+                measure, baseline_name, scores = TOP1_RETRIEVAL, "chance", _retrieval(objective, batches)
             elif paradigm == "jepa" and objective.loss_type == "cosine":
-                measure, baseline_name = COSINE, "val_mean_latent"
+                measure, baseline_name = MASKED_COSINE, "val_mean_latent"
                 scores = _masked_cosine(objective, batches)
             else:
-                measure = MSE
+                measure = MASKED_MSE
                 baseline_name = {
                     "mae": "train_feature_mean",
                     "jepa": "val_mean_latent",
@@ -252,7 +250,7 @@ def evaluate_objective(
         "model": float(scores["model"]),
         "baseline": float(scores["baseline"]),
         "baseline_name": baseline_name,
-        "higher_is_better": measure == RETRIEVAL,
+        "higher_is_better": measure == TOP1_RETRIEVAL,
         "n_stays": int(len(values)),
         "n_targets": int(scores["n_targets"]),
         "batch_size": int(batch_size),

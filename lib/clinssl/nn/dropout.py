@@ -3,9 +3,9 @@
 Why: on a CPU, ``torch.dropout`` draws one Bernoulli variate per element, and on the small
 ICU Transformers that draw is about a quarter of a training step (more than all the
 linear layers together). :class:`FastDropout` draws 64 random bits per four elements and
-keeps an element when its 16-bit lane is at or above the lanes' ``p``-quantile — a keep probability of
-``1 − round(p·65536)/65536``, within 1/131072 of ``1 − p`` — and scales the kept ones by
-``1/(1 − p)`` as ``nn.Dropout`` does. On a GPU, in eval mode, and for ``p`` of 0 or 1 it *is*
+keeps an element when its 16-bit lane is at or above the lanes' ``p``-quantile — a keep
+probability of ``1 − round(p·65536)/65536``, within 1/131072 of ``1 − p`` — and scales the
+kept ones by ``1/(1 − p)`` as ``nn.Dropout`` does. On a GPU, in eval mode, and for ``p`` of 0 or 1 it *is*
 ``nn.Dropout`` (its fused CUDA kernel is already fast). Measured on one core: the mask and
 its application take 2.5 ms for a (64, 24, 256) activation against ``torch.dropout``'s
 5.3 ms, and a training step of the default timestep Transformer runs 7-10 % faster.
@@ -22,32 +22,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["FastDropout", "use_fast_dropout"]
+__all__ = ["FastDropout", "keep_mask", "use_fast_dropout"]
 
 _LANES = 4  # 16-bit lanes per 64-bit draw
 _LEVELS = 1 << 16
 
 
-class _KeepScale(torch.autograd.Function):
-    """``x · keep · scale``, saving only the boolean mask for the backward pass."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
-        ctx.save_for_backward(keep)
-        ctx.scale = scale
-        return torch.where(keep, x * scale, torch.zeros((), dtype=x.dtype))
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):
-        (keep,) = ctx.saved_tensors
-        return torch.where(keep, grad * ctx.scale, torch.zeros((), dtype=grad.dtype)), None, None
-
-
 def keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
     """Boolean keep mask of ``shape``: each element kept with probability ≈ ``1 − p``."""
-    n = 1
-    for size in shape:
-        n *= size
+    n = shape.numel()
     bits = torch.empty((n + _LANES - 1) // _LANES, dtype=torch.int64, device=device)
     lanes = bits.random_(-(1 << 63), None).view(torch.int16)[:n]
     threshold = round(p * _LEVELS) - (_LEVELS >> 1)  # int16 lanes are uniform on [-2^15, 2^15)
@@ -61,7 +44,8 @@ class FastDropout(nn.Dropout):
         if not self.training or x.device.type != "cpu" or not 0.0 < self.p < 1.0:
             return super().forward(x)
         keep = keep_mask(x.shape, self.p, x.device)
-        out = _KeepScale.apply(x, keep, 1.0 / (1.0 - self.p))
+        # autograd's backward of where() is the same mask, kept as booleans
+        out = torch.where(keep, x * (1.0 / (1.0 - self.p)), 0.0)
         if self.inplace:
             return x.copy_(out)
         return out
